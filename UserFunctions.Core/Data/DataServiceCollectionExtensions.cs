@@ -1,0 +1,72 @@
+using Azure.Core;
+using Azure.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace UserFunctions.Core.Data;
+
+public static class DataServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers a pooled <see cref="UsersDbContext"/> on the provider that configuration names, and on SQLite a start-up
+    /// step that applies pending migrations. Throws at start-up, naming the setting, when the settings are wrong.
+    /// </summary>
+    public static IServiceCollection AddUsersData(this IServiceCollection services, IConfiguration configuration)
+    {
+        var settings = DatabaseSettings.From(configuration);
+        services.AddSingleton(settings);
+        services.TryAddSingleton(TimeProvider.System);
+
+        switch (settings.Provider)
+        {
+            case DatabaseProvider.Sqlite:
+                services.AddDbContextPool<UsersDbContext, SqliteUsersDbContext>(options => UseSqlite(options, settings));
+                if (settings.MigrateOnStartup)
+                {
+                    services.AddHostedService<SqliteMigrationService>();
+                }
+
+                break;
+
+            case DatabaseProvider.SqlServer:
+                if (settings.UsesAccessToken)
+                {
+                    services.TryAddSingleton<TokenCredential>(_ => CreateCredential(settings));
+                    services.TryAddSingleton<SqlAccessTokenProvider>();
+                    services.TryAddSingleton<SqlAccessTokenInterceptor>();
+                }
+
+                services.AddDbContextPool<UsersDbContext, SqlServerUsersDbContext>((provider, options) =>
+                {
+                    UseSqlServer(options, settings);
+                    if (settings.UsesAccessToken)
+                    {
+                        options.AddInterceptors(provider.GetRequiredService<SqlAccessTokenInterceptor>());
+                    }
+                });
+                break;
+
+            default:
+                throw new InvalidOperationException($"Unknown database provider {settings.Provider}.");
+        }
+
+        return services;
+    }
+
+    internal static DbContextOptionsBuilder UseSqlite(DbContextOptionsBuilder options, DatabaseSettings settings) =>
+        options.UseSqlite(settings.ConnectionString, sqlite => sqlite.CommandTimeout(settings.CommandTimeoutSeconds));
+
+    internal static DbContextOptionsBuilder UseSqlServer(DbContextOptionsBuilder options, DatabaseSettings settings) =>
+        options.UseSqlServer(settings.ConnectionString, sql => sql
+            .CommandTimeout(settings.CommandTimeoutSeconds)
+            .EnableRetryOnFailure(settings.MaxRetryCount, settings.MaxRetryDelay, errorNumbersToAdd: null));
+
+    // A named user-assigned identity skips DefaultAzureCredential's chain; otherwise the same code works with
+    // `az login` on a laptop, a pipeline's federated identity and a system-assigned identity in Azure.
+    private static TokenCredential CreateCredential(DatabaseSettings settings) =>
+        settings.ManagedIdentityClientId is { } clientId
+            ? new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(clientId))
+            : new DefaultAzureCredential();
+}

@@ -1,0 +1,39 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Design;
+
+namespace UserFunctions.Core.Data;
+
+// Used by `dotnet ef` (migrations add/script, bundles) so the tools need no host and no database.
+// A bundle replaces the connection string with its --connection argument.
+
+internal sealed class SqliteDesignTimeFactory : IDesignTimeDbContextFactory<SqliteUsersDbContext>
+{
+    public SqliteUsersDbContext CreateDbContext(string[] args)
+    {
+        var options = new DbContextOptionsBuilder<SqliteUsersDbContext>();
+        DataServiceCollectionExtensions.UseSqlite(options, new DatabaseSettings());
+        return new SqliteUsersDbContext(options.Options);
+    }
+}
+
+internal sealed class SqlServerDesignTimeFactory : IDesignTimeDbContextFactory<SqlServerUsersDbContext>
+{
+    // Real migrations (an index on a big table) outlast the 30 s default; EF_COMMAND_TIMEOUT_SECONDS overrides.
+    private const int DefaultMigrationCommandTimeoutSeconds = 600;
+
+    public SqlServerUsersDbContext CreateDbContext(string[] args)
+    {
+        var timeout = int.TryParse(Environment.GetEnvironmentVariable("EF_COMMAND_TIMEOUT_SECONDS"), out var seconds) && seconds > 0
+            ? seconds
+            : DefaultMigrationCommandTimeoutSeconds;
+        var settings = new DatabaseSettings
+        {
+            Provider = DatabaseProvider.SqlServer,
+            ConnectionString = "Server=tcp:localhost,1433;Database=Users;Encrypt=True",
+            CommandTimeoutSeconds = timeout,
+        };
+        var options = new DbContextOptionsBuilder<SqlServerUsersDbContext>();
+        DataServiceCollectionExtensions.UseSqlServer(options, settings);
+        return new SqlServerUsersDbContext(options.Options);
+    }
+}

@@ -1,0 +1,31 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using UserFunctions.Core.Users;
+
+namespace UserFunctions.Core.Data;
+
+/// <summary>
+/// The one context the API uses. Each provider has its own subclass only so that it can own a migration set
+/// (EF Core's "multiple context types" approach; see docs/data.md):
+/// <c>dotnet ef migrations add &lt;Name&gt; --project UserFunctions.Core --context SqliteUsersDbContext --output-dir Data/Migrations/Sqlite</c>
+/// and the same with <c>SqlServerUsersDbContext</c> and <c>Data/Migrations/SqlServer</c>.
+/// </summary>
+public abstract class UsersDbContext(DbContextOptions options) : DbContext(options)
+{
+    public DbSet<User> Users => Set<User>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder) =>
+        modelBuilder.ApplyConfiguration(new UserConfiguration());
+
+    // Both providers hand back DateTime with an unspecified kind; the API promises UTC.
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder) =>
+        configurationBuilder.Properties<DateTime>().HaveConversion<UtcDateTimeConverter>();
+}
+
+public sealed class SqliteUsersDbContext(DbContextOptions<SqliteUsersDbContext> options) : UsersDbContext(options);
+
+public sealed class SqlServerUsersDbContext(DbContextOptions<SqlServerUsersDbContext> options) : UsersDbContext(options);
+
+public sealed class UtcDateTimeConverter() : ValueConverter<DateTime, DateTime>(
+    value => value.ToUniversalTime(),
+    value => DateTime.SpecifyKind(value, DateTimeKind.Utc));

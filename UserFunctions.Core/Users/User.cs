@@ -1,0 +1,42 @@
+namespace UserFunctions.Core.Users;
+
+/// <summary>A stored user. Request and response bodies never bind to this type.</summary>
+public sealed class User
+{
+    public const int UsernameMaxLength = 80;
+    public const int EmailMaxLength = 120;
+
+    public int Id { get; private set; }
+    public string Username { get; private set; } = "";
+    public string Email { get; private set; } = "";
+
+    // Upper-cased copies carry the unique indexes, so uniqueness is case-insensitive on every provider,
+    // whatever the database's collation.
+    public string NormalizedUsername { get; private set; } = "";
+    public string NormalizedEmail { get; private set; } = "";
+
+    public DateTime CreatedAt { get; private set; }
+    public DateTime UpdatedAt { get; private set; }
+
+    /// <summary>Concurrency token behind the ETag; replaced on every update.</summary>
+    public Guid Version { get; private set; }
+
+    public static User Create(string username, string email, DateTime now)
+    {
+        var user = new User { CreatedAt = now };
+        user.Replace(username, email, now);
+        return user;
+    }
+
+    public void Replace(string username, string email, DateTime now)
+    {
+        Username = username;
+        NormalizedUsername = Normalize(username);
+        Email = email;
+        NormalizedEmail = Normalize(email);
+        UpdatedAt = now;
+        Version = Guid.NewGuid();
+    }
+
+    public static string Normalize(string value) => value.ToUpperInvariant();
+}

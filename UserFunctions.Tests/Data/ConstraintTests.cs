@@ -1,0 +1,73 @@
+using Microsoft.EntityFrameworkCore;
+using UserFunctions.Core.Data;
+using UserFunctions.Core.Users;
+
+namespace UserFunctions.Tests.Data;
+
+public sealed class ConstraintTests : IDisposable
+{
+    private static readonly DateTime Now = new(2026, 11, 24, 9, 0, 0, DateTimeKind.Utc);
+    private readonly SqliteTestDatabase _database = new();
+
+    public void Dispose() => _database.Dispose();
+
+    [Fact]
+    public async Task TheDatabaseRejectsAUsernameThatDiffersOnlyInCase()
+    {
+        await AddAsync(User.Create("john_doe", "john@example.com", Now));
+
+        var exception = await Assert.ThrowsAsync<DbUpdateException>(() => AddAsync(User.Create("John_Doe", "other@example.com", Now)));
+
+        Assert.Equal(new DatabaseFailure(DatabaseFailureKind.UniqueViolation, "username"), DatabaseErrors.Classify(exception));
+    }
+
+    [Fact]
+    public async Task TheDatabaseRejectsAnEmailThatDiffersOnlyInCase()
+    {
+        await AddAsync(User.Create("john_doe", "john@example.com", Now));
+
+        var exception = await Assert.ThrowsAsync<DbUpdateException>(() => AddAsync(User.Create("jane_doe", "JOHN@Example.COM", Now)));
+
+        Assert.Equal(new DatabaseFailure(DatabaseFailureKind.UniqueViolation, "email"), DatabaseErrors.Classify(exception));
+    }
+
+    [Fact]
+    public async Task SavingWithAStaleVersionThrowsTheConcurrencyException()
+    {
+        var user = User.Create("john_doe", "john@example.com", Now);
+        await AddAsync(user);
+
+        await using var first = _database.CreateContext();
+        await using var second = _database.CreateContext();
+        var firstCopy = await first.Users.SingleAsync(u => u.Id == user.Id);
+        var secondCopy = await second.Users.SingleAsync(u => u.Id == user.Id);
+
+        firstCopy.Replace("john_first", "first@example.com", Now.AddMinutes(1));
+        await first.SaveChangesAsync();
+        secondCopy.Replace("john_second", "second@example.com", Now.AddMinutes(2));
+
+        var exception = await Assert.ThrowsAsync<DbUpdateConcurrencyException>(() => second.SaveChangesAsync());
+        Assert.Equal(DatabaseFailureKind.Concurrency, DatabaseErrors.Classify(exception).Kind);
+    }
+
+    [Fact]
+    public async Task TimestampsComeBackAsUtc()
+    {
+        var user = User.Create("john_doe", "john@example.com", Now);
+        await AddAsync(user);
+
+        await using var db = _database.CreateContext();
+        var stored = await db.Users.AsNoTracking().SingleAsync(u => u.Id == user.Id);
+
+        Assert.Equal(DateTimeKind.Utc, stored.CreatedAt.Kind);
+        Assert.Equal(Now, stored.CreatedAt);
+        Assert.Equal(user.Version, stored.Version);
+    }
+
+    private async Task AddAsync(User user)
+    {
+        await using var db = _database.CreateContext();
+        db.Users.Add(user);
+        await db.SaveChangesAsync();
+    }
+}

@@ -1,0 +1,100 @@
+using System.Reflection;
+using Azure.Identity;
+using Microsoft.Data.SqlClient;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using UserFunctions.Core.Data;
+
+namespace UserFunctions.Tests.Data;
+
+public class DatabaseErrorsTests
+{
+    [Theory]
+    [InlineData(2601, "Cannot insert duplicate key row in object 'dbo.Users' with unique index 'IX_Users_NormalizedUsername'. The duplicate key value is (JOHN_DOE).", "username")]
+    [InlineData(2601, "Cannot insert duplicate key row in object 'dbo.Users' with unique index 'IX_Users_NormalizedEmail'. The duplicate key value is (JOHN@EXAMPLE.COM).", "email")]
+    [InlineData(2627, "Violation of UNIQUE KEY constraint 'IX_Users_NormalizedEmail'. Cannot insert duplicate key in object 'dbo.Users'.", "email")]
+    public void SqlServerDuplicateKeyErrorsAreUniqueViolationsOfTheNamedField(int number, string message, string field)
+    {
+        Assert.Equal(new DatabaseFailure(DatabaseFailureKind.UniqueViolation, field), DatabaseErrors.ClassifySqlServer(number, message, isTransient: false));
+        Assert.Equal(new DatabaseFailure(DatabaseFailureKind.UniqueViolation, field), DatabaseErrors.Classify(SqlExceptionWith(number, message)));
+    }
+
+    [Theory]
+    [InlineData(40613)] // database not currently available
+    [InlineData(40501)] // service busy
+    [InlineData(49918)] // not enough resources
+    [InlineData(1205)]  // deadlock victim
+    [InlineData(-2)]    // timeout
+    [InlineData(4060)]  // cannot open database
+    public void SqlServerTransientAndUnreachableErrorsAreTransient(int number) =>
+        Assert.Equal(DatabaseFailureKind.Transient, DatabaseErrors.Classify(SqlExceptionWith(number, "failure")).Kind);
+
+    [Fact]
+    public void OtherSqlServerErrorsAreNeitherTransientNorUnique()
+    {
+        Assert.Equal(DatabaseFailureKind.Other, DatabaseErrors.Classify(SqlExceptionWith(207, "Invalid column name 'Nope'.")).Kind);
+        Assert.Equal(DatabaseFailureKind.Other, DatabaseErrors.ClassifySqlServer(547, "The INSERT statement conflicted with the FOREIGN KEY constraint", isTransient: false).Kind);
+    }
+
+    [Fact]
+    public void SqliteUniqueConstraintErrorsNameTheField()
+    {
+        var exception = new SqliteException("SQLite Error 19: 'UNIQUE constraint failed: Users.NormalizedUsername'.", 19, 2067);
+
+        Assert.Equal(new DatabaseFailure(DatabaseFailureKind.UniqueViolation, "username"), DatabaseErrors.Classify(new DbUpdateException("wrapped", exception)));
+    }
+
+    [Theory]
+    [InlineData(5)]  // SQLITE_BUSY
+    [InlineData(6)]  // SQLITE_LOCKED
+    [InlineData(14)] // SQLITE_CANTOPEN
+    public void SqliteBusyLockedAndCantOpenAreTransient(int errorCode) =>
+        Assert.Equal(DatabaseFailureKind.Transient, DatabaseErrors.Classify(new SqliteException("failure", errorCode)).Kind);
+
+    [Fact]
+    public void SqliteNotNullAndOtherConstraintsAreNotUniqueViolations() =>
+        Assert.Equal(DatabaseFailureKind.Other, DatabaseErrors.Classify(new SqliteException("NOT NULL constraint failed: Users.Email", 19, 1299)).Kind);
+
+    [Fact]
+    public void ExhaustedRetriesAndCredentialFailuresAreTransient()
+    {
+        Assert.Equal(DatabaseFailureKind.Transient, DatabaseErrors.Classify(new RetryLimitExceededException("retries", new InvalidOperationException())).Kind);
+        Assert.Equal(DatabaseFailureKind.Transient, DatabaseErrors.Classify(new CredentialUnavailableException("no identity")).Kind);
+    }
+
+    [Fact]
+    public void UnrelatedExceptionsAreOther() =>
+        Assert.Equal(DatabaseFailureKind.Other, DatabaseErrors.Classify(new InvalidOperationException("bug")).Kind);
+
+    // SqlException has no public constructor; build one the way SqlClient does, through its internal factory.
+    private static SqlException SqlExceptionWith(int number, string message)
+    {
+        const BindingFlags Internal = BindingFlags.NonPublic | BindingFlags.Instance;
+        var constructor = typeof(SqlError).GetConstructors(Internal)
+            .Where(c => c.GetParameters().Length >= 8)
+            .OrderBy(c => c.GetParameters().Length)
+            .First();
+        var error = (SqlError)constructor.Invoke(ArgumentsFor(constructor, number, message));
+        var errors = (SqlErrorCollection)Activator.CreateInstance(typeof(SqlErrorCollection), nonPublic: true)!;
+        typeof(SqlErrorCollection).GetMethod("Add", Internal)!.Invoke(errors, [error]);
+        var create = typeof(SqlException).GetMethod("CreateException", BindingFlags.NonPublic | BindingFlags.Static, [typeof(SqlErrorCollection), typeof(string)])!;
+        return (SqlException)create.Invoke(null, [errors, "16.0.0"])!;
+    }
+
+    private static object?[] ArgumentsFor(ConstructorInfo constructor, int number, string message) =>
+        constructor.GetParameters().Select(p => p.Name switch
+        {
+            "infoNumber" => (object?)number,
+            "errorState" => (byte)1,
+            "errorClass" => (byte)16,
+            "server" => "server",
+            "errorMessage" => message,
+            "procedure" => "",
+            "lineNumber" => 1,
+            "win32ErrorCode" => (uint)0,
+            "exception" => null,
+            "batchIndex" => -1,
+            _ => p.HasDefaultValue ? p.DefaultValue : (p.ParameterType.IsValueType ? Activator.CreateInstance(p.ParameterType) : null),
+        }).ToArray();
+}

@@ -1,0 +1,116 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using UserFunctions.Core.Data;
+
+namespace UserFunctions.Tests.Data;
+
+public class DatabaseSettingsTests
+{
+    [Fact]
+    public void WithNoSettingsTheDefaultIsAnEmbeddedSqliteFile()
+    {
+        var settings = DatabaseSettings.From(Configuration([]));
+
+        Assert.Equal(DatabaseProvider.Sqlite, settings.Provider);
+        Assert.Equal("Data Source=users.db", settings.ConnectionString);
+        Assert.True(settings.MigrateOnStartup);
+    }
+
+    [Fact]
+    public void AnUnknownProviderFailsAtStartUpNamingTheSetting()
+    {
+        var exception = Assert.Throws<InvalidOperationException>(() =>
+            new ServiceCollection().AddUsersData(Configuration(new() { ["Database:Provider"] = "Postgres" })));
+
+        Assert.Contains("'Database:Provider'", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("'Postgres'", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SqlServerWithoutAConnectionStringFailsAtStartUpNamingTheSetting()
+    {
+        var exception = Assert.Throws<InvalidOperationException>(() =>
+            new ServiceCollection().AddUsersData(Configuration(new() { ["Database:Provider"] = "SqlServer" })));
+
+        Assert.Contains("'ConnectionStrings:Users'", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AnUnparsableSqlServerConnectionStringFailsWithoutEchoingIt()
+    {
+        var exception = Assert.Throws<InvalidOperationException>(() => DatabaseSettings.From(Configuration(new()
+        {
+            ["Database:Provider"] = "SqlServer",
+            ["ConnectionStrings:Users"] = "Server=x;Passwrd=hunter2-secret",
+        })));
+
+        Assert.Contains("'ConnectionStrings:Users'", exception.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2-secret", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SqlServerNeverMigratesAtStartUpEvenWhenAsked()
+    {
+        var settings = DatabaseSettings.From(Configuration(new()
+        {
+            ["Database:Provider"] = "SqlServer",
+            ["ConnectionStrings:Users"] = "Server=tcp:example.database.windows.net;Database=users",
+            ["Database:MigrateOnStartup"] = "true",
+        }));
+
+        Assert.False(settings.MigrateOnStartup);
+        Assert.True(settings.UsesAccessToken);
+    }
+
+    [Fact]
+    public void AUserAssignedIdentityComesFromTheSettingOrAzureClientId()
+    {
+        Assert.Equal("from-setting", DatabaseSettings.From(Configuration(new()
+        {
+            ["Database:ManagedIdentityClientId"] = "from-setting",
+            ["AZURE_CLIENT_ID"] = "from-environment",
+        })).ManagedIdentityClientId);
+        Assert.Equal("from-environment", DatabaseSettings.From(Configuration(new() { ["AZURE_CLIENT_ID"] = "from-environment" })).ManagedIdentityClientId);
+    }
+
+    [Fact]
+    public async Task AHostOnSqliteCreatesMigratesAndSwitchesTheDatabaseToWalBeforeItStarts()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"users-{Guid.NewGuid():N}.db");
+        try
+        {
+            var builder = Host.CreateApplicationBuilder();
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:Users"] = $"Data Source={path}" });
+            builder.Services.AddUsersData(builder.Configuration);
+            using (var host = builder.Build())
+            {
+                await host.StartAsync();
+                await using var scope = host.Services.CreateAsyncScope();
+                var db = scope.ServiceProvider.GetRequiredService<UsersDbContext>();
+                Assert.Empty(await db.Database.GetPendingMigrationsAsync());
+                Assert.Equal(0, await db.Users.CountAsync());
+                await host.StopAsync();
+            }
+
+            await using var connection = new SqliteConnection($"Data Source={path}");
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA journal_mode;";
+            Assert.Equal("wal", (string?)await command.ExecuteScalarAsync());
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            foreach (var file in new[] { path, path + "-wal", path + "-shm" })
+            {
+                File.Delete(file);
+            }
+        }
+    }
+
+    private static IConfiguration Configuration(Dictionary<string, string?> values) =>
+        new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+}

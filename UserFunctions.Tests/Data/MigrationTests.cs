@@ -1,0 +1,75 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.SqlServer.TransactSql.ScriptDom;
+using UserFunctions.Core.Data;
+
+namespace UserFunctions.Tests.Data;
+
+public class MigrationTests
+{
+    [Fact]
+    public void MigratingAnEmptySqliteDatabaseCreatesTheUsersTableAndItsUniqueIndexes()
+    {
+        using var connection = new SqliteConnection("Data Source=:memory:");
+        connection.Open();
+        using var db = new SqliteUsersDbContext(new DbContextOptionsBuilder<SqliteUsersDbContext>().UseSqlite(connection).Options);
+
+        db.Database.Migrate();
+
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name FROM sqlite_master WHERE tbl_name = 'Users' AND sql LIKE 'CREATE UNIQUE INDEX%' ORDER BY name";
+        using var reader = command.ExecuteReader();
+        var uniqueIndexes = new List<string>();
+        while (reader.Read())
+        {
+            uniqueIndexes.Add(reader.GetString(0));
+        }
+
+        Assert.Equal(["IX_Users_NormalizedEmail", "IX_Users_NormalizedUsername"], uniqueIndexes);
+        Assert.Empty(db.Database.GetPendingMigrations());
+    }
+
+    [Fact]
+    public void SqliteMigrationsMatchTheModel()
+    {
+        using var db = new SqliteDesignTimeFactory().CreateDbContext([]);
+
+        Assert.NotEmpty(db.Database.GetMigrations());
+        Assert.False(db.Database.HasPendingModelChanges(), "The model changed without a SQLite migration: run `dotnet ef migrations add`.");
+    }
+
+    [Fact]
+    public void SqlServerMigrationsMatchTheModel()
+    {
+        using var db = new SqlServerDesignTimeFactory().CreateDbContext([]);
+
+        Assert.NotEmpty(db.Database.GetMigrations());
+        Assert.False(db.Database.HasPendingModelChanges(), "The model changed without a SQL Server migration: run `dotnet ef migrations add`.");
+    }
+
+    [Fact]
+    public void SqlServerMigrationsHaveTheContractsColumnSizes()
+    {
+        using var db = new SqlServerDesignTimeFactory().CreateDbContext([]);
+        var users = db.Model.FindEntityType(typeof(Core.Users.User))!;
+
+        Assert.Equal("nvarchar(80)", users.FindProperty("Username")!.GetColumnType());
+        Assert.Equal("nvarchar(120)", users.FindProperty("Email")!.GetColumnType());
+    }
+
+    [Fact]
+    public void TheIdempotentSqlServerScriptParsesAsTransactSql()
+    {
+        using var db = new SqlServerDesignTimeFactory().CreateDbContext([]);
+        var script = db.GetService<IMigrator>().GenerateScript(options: MigrationsSqlGenerationOptions.Idempotent);
+
+        var parser = new TSql160Parser(initialQuotedIdentifiers: true);
+        parser.Parse(new StringReader(script), out var errors);
+
+        Assert.Contains("IF NOT EXISTS", script, StringComparison.Ordinal);
+        Assert.Contains("CREATE UNIQUE INDEX [IX_Users_NormalizedUsername]", script, StringComparison.Ordinal);
+        Assert.Empty(errors.Select(e => $"line {e.Line}: {e.Message}"));
+    }
+}
