@@ -1,0 +1,91 @@
+// Azure SQL logical server with Entra-only authentication and a serverless database.
+// The SQL admin is the deployment principal (it runs the migration bundle and the grant script);
+// the app's identity is only ever a database user with db_datareader + db_datawriter (deploy/sql/grant-app-user.sql).
+
+param location string
+param tags object
+param sqlServerName string
+param databaseName string
+
+@description('Object id of the Entra principal that administers the server (the deploying user, group or service principal).')
+param adminObjectId string
+
+@description('Display name of that principal: a user principal name, a group name or an application name.')
+param adminLogin string
+
+@allowed([
+  'User'
+  'Group'
+  'Application'
+])
+param adminPrincipalType string
+
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string
+
+param databaseSku object
+
+@description('Minutes of inactivity before a serverless database pauses; -1 never pauses.')
+param autoPauseDelayMinutes int
+
+@description('Minimum vCores of a serverless database, as a string (e.g. "0.5").')
+param minCapacity string
+
+@allowed([
+  'Local'
+  'Zone'
+  'Geo'
+  'GeoZone'
+])
+param backupStorageRedundancy string
+
+resource sqlServer 'Microsoft.Sql/servers@2023-08-01' = {
+  name: sqlServerName
+  location: location
+  tags: tags
+  properties: {
+    version: '12.0'
+    minimalTlsVersion: '1.2'
+    publicNetworkAccess: publicNetworkAccess
+    administrators: {
+      administratorType: 'ActiveDirectory'
+      azureADOnlyAuthentication: true
+      login: adminLogin
+      sid: adminObjectId
+      principalType: adminPrincipalType
+      tenantId: tenant().tenantId
+    }
+  }
+}
+
+// "Allow Azure services and resources to access this server": the special 0.0.0.0 - 0.0.0.0 rule, never an IP range.
+resource allowAzureServices 'Microsoft.Sql/servers/firewallRules@2023-08-01' = if (publicNetworkAccess == 'Enabled') {
+  parent: sqlServer
+  name: 'AllowAllWindowsAzureIps'
+  properties: {
+    startIpAddress: '0.0.0.0'
+    endIpAddress: '0.0.0.0'
+  }
+}
+
+resource database 'Microsoft.Sql/servers/databases@2023-08-01' = {
+  parent: sqlServer
+  name: databaseName
+  location: location
+  tags: tags
+  sku: databaseSku
+  properties: {
+    collation: 'SQL_Latin1_General_CP1_CI_AS'
+    autoPauseDelay: autoPauseDelayMinutes
+    minCapacity: json(minCapacity)
+    requestedBackupStorageRedundancy: backupStorageRedundancy
+    zoneRedundant: false
+  }
+}
+
+output sqlServerName string = sqlServer.name
+output sqlServerFqdn string = sqlServer.properties.fullyQualifiedDomainName
+output databaseName string = database.name
