@@ -1,9 +1,11 @@
 using Azure.Core;
 using Azure.Identity;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 
 namespace UserFunctions.Core.Data;
 
@@ -56,12 +58,21 @@ public static class DataServiceCollectionExtensions
     }
 
     internal static DbContextOptionsBuilder UseSqlite(DbContextOptionsBuilder options, DatabaseSettings settings) =>
-        options.UseSqlite(settings.ConnectionString, sqlite => sqlite.CommandTimeout(settings.CommandTimeoutSeconds));
+        QuietFailedCommands(options.UseSqlite(settings.ConnectionString, sqlite => sqlite.CommandTimeout(settings.CommandTimeoutSeconds)));
 
     internal static DbContextOptionsBuilder UseSqlServer(DbContextOptionsBuilder options, DatabaseSettings settings) =>
-        options.UseSqlServer(settings.ConnectionString, sql => sql
+        QuietFailedCommands(options.UseSqlServer(settings.ConnectionString, sql => sql
             .CommandTimeout(settings.CommandTimeoutSeconds)
-            .EnableRetryOnFailure(settings.MaxRetryCount, settings.MaxRetryDelay, errorNumbersToAdd: null));
+            .EnableRetryOnFailure(settings.MaxRetryCount, settings.MaxRetryDelay, errorNumbersToAdd: null)));
+
+    // EF logs every failed command, query and connection as an error, with SQL Server's duplicate-key message, which quotes the email. A 409 is
+    // not an error and personal data stays out of the logs: the API logs each failure itself (ApiProblems.ForException).
+    private static DbContextOptionsBuilder QuietFailedCommands(DbContextOptionsBuilder options) =>
+        options.ConfigureWarnings(warnings => warnings.Log(
+            (RelationalEventId.CommandError, LogLevel.Debug),
+            (RelationalEventId.ConnectionError, LogLevel.Debug),
+            (CoreEventId.QueryIterationFailed, LogLevel.Debug),
+            (CoreEventId.SaveChangesFailed, LogLevel.Debug)));
 
     // A named user-assigned identity skips DefaultAzureCredential's chain; otherwise the same code works with
     // `az login` on a laptop, a pipeline's federated identity and a system-assigned identity in Azure.

@@ -1,0 +1,50 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.Extensions.Logging;
+using UserFunctions.Core.Data;
+using UserFunctions.Core.Http;
+
+namespace UserFunctions.Core.Health;
+
+public sealed record HealthStatus(string Status);
+
+public static partial class HealthApi
+{
+    private const int CheckTimeoutSeconds = 5;
+
+    /// <summary>
+    /// One <c>SELECT 1</c> on a fresh connection, outside EF's retry strategy: a health probe wants a quick, honest answer,
+    /// not one that retries for half a minute.
+    /// </summary>
+    public static async Task<IResult> GetHealth(UsersDbContext db, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await db.Database.OpenConnectionAsync(cancellationToken);
+            try
+            {
+                await using var command = db.Database.GetDbConnection().CreateCommand();
+                command.CommandText = "SELECT 1";
+                command.CommandTimeout = CheckTimeoutSeconds;
+                await command.ExecuteScalarAsync(cancellationToken);
+            }
+            finally
+            {
+                await db.Database.CloseConnectionAsync();
+            }
+
+            return TypedResults.Ok(new HealthStatus("Healthy"));
+        }
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            var logger = db.GetService<ILoggerFactory>().CreateLogger("UserFunctions.Health");
+            LogUnhealthy(logger, exception);
+            // RFC 9457 reserves "status" for the HTTP status code, so the problem says Unhealthy in its title.
+            return ApiProblems.ServiceUnavailable("The database cannot be reached.", "Unhealthy");
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Health check failed: the database cannot be reached")]
+    private static partial void LogUnhealthy(ILogger logger, Exception exception);
+}

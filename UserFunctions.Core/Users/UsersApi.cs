@@ -1,0 +1,352 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using UserFunctions.Core.Data;
+using UserFunctions.Core.Http;
+
+namespace UserFunctions.Core.Users;
+
+/// <summary>
+/// The users operations of shared/API.md. Each handler takes ASP.NET Core types and returns an <see cref="IResult"/>, so the
+/// Functions app and any ASP.NET Core host run exactly this code. Handlers map their own failures (through
+/// <see cref="ApiProblems.ForException"/>) because the Functions host runs no ASP.NET Core exception middleware.
+/// </summary>
+public static partial class UsersApi
+{
+    public const int DefaultPageSize = 20;
+    public const int MaxPageSize = 100;
+
+    private static readonly Func<UsersDbContext, int, CancellationToken, Task<VersionedUser?>> FindById =
+        EF.CompileAsyncQuery((UsersDbContext db, int id, CancellationToken _) => db.Users
+            .AsNoTracking()
+            .Where(u => u.Id == id)
+            .Select(u => new VersionedUser(new UserResponse(u.Id, u.Username, u.Email, u.CreatedAt, u.UpdatedAt), u.Version))
+            .FirstOrDefault());
+
+    public static async Task<IResult> CreateUser(HttpRequest request, UsersDbContext db, TimeProvider clock)
+    {
+        try
+        {
+            var (body, problem) = await JsonBody.ReadAsync(request, ApiJsonContext.Default.UserRequest);
+            if (problem is not null)
+            {
+                return problem;
+            }
+
+            if (!UserValidation.TryValidate(body!.Username, body.Email, out var input, out var errors))
+            {
+                return ApiProblems.Validation(errors);
+            }
+
+            var user = User.Create(input.Username, input.Email, clock.GetUtcNow().UtcDateTime);
+            db.Users.Add(user);
+            await db.SaveChangesAsync(request.HttpContext.RequestAborted);
+
+            var logger = ApiProblems.Logger(request.HttpContext);
+            LogCreated(logger, user.Id);
+            ETags.Set(request.HttpContext.Response, user.Version);
+            return TypedResults.Created($"{CollectionPath(request)}/{user.Id}", user.ToResponse());
+        }
+        catch (Exception exception) when (ApiProblems.IsMappable(exception, request.HttpContext))
+        {
+            return ApiProblems.ForException(exception, request.HttpContext);
+        }
+    }
+
+    public static async Task<IResult> ListUsers(HttpRequest request, UsersDbContext db)
+    {
+        try
+        {
+            if (!TryReadLimit(request, out var limit))
+            {
+                return ApiProblems.Validation("limit", $"limit must be a whole number from 1 to {MaxPageSize}.");
+            }
+
+            var afterId = 0;
+            if (request.Query.TryGetValue("cursor", out var cursor) && (cursor.Count != 1 || !PageCursor.TryDecode(cursor, out afterId)))
+            {
+                return ApiProblems.Validation("cursor", "cursor is not valid; use the 'next' link of a previous page.");
+            }
+
+            var username = SingleQueryValue(request, "username");
+            var email = SingleQueryValue(request, "email");
+
+            var query = db.Users.AsNoTracking().Where(u => u.Id > afterId);
+            if (username is not null)
+            {
+                var normalized = User.Normalize(username.Trim());
+                query = query.Where(u => u.NormalizedUsername == normalized);
+            }
+
+            if (email is not null)
+            {
+                var normalized = User.Normalize(email.Trim());
+                query = query.Where(u => u.NormalizedEmail == normalized);
+            }
+
+            // One extra row tells whether another page exists without a COUNT.
+            var items = await query
+                .OrderBy(u => u.Id)
+                .Take(limit + 1)
+                .Select(u => new UserResponse(u.Id, u.Username, u.Email, u.CreatedAt, u.UpdatedAt))
+                .ToListAsync(request.HttpContext.RequestAborted);
+
+            string? next = null;
+            if (items.Count > limit)
+            {
+                items.RemoveAt(limit);
+                next = NextPageLink(request, limit, username, email, items[^1].Id);
+            }
+
+            return TypedResults.Ok(new UserPage(items, next));
+        }
+        catch (Exception exception) when (ApiProblems.IsMappable(exception, request.HttpContext))
+        {
+            return ApiProblems.ForException(exception, request.HttpContext);
+        }
+    }
+
+    public static async Task<IResult> GetUser(string id, HttpRequest request, UsersDbContext db)
+    {
+        try
+        {
+            if (!TryParseId(id, out var userId)
+                || await FindById(db, userId, request.HttpContext.RequestAborted) is not { } found)
+            {
+                return ApiProblems.UserNotFound();
+            }
+
+            ETags.Set(request.HttpContext.Response, found.Version);
+            return ETags.IfNoneMatchHits(request, found.Version)
+                ? TypedResults.StatusCode(StatusCodes.Status304NotModified)
+                : TypedResults.Ok(found.User);
+        }
+        catch (Exception exception) when (ApiProblems.IsMappable(exception, request.HttpContext))
+        {
+            return ApiProblems.ForException(exception, request.HttpContext);
+        }
+    }
+
+    public static async Task<IResult> ReplaceUser(string id, HttpRequest request, UsersDbContext db, TimeProvider clock)
+    {
+        try
+        {
+            var (body, problem) = await JsonBody.ReadAsync(request, ApiJsonContext.Default.UserRequest);
+            if (problem is not null)
+            {
+                return problem;
+            }
+
+            if (!TryParseId(id, out var userId))
+            {
+                return ApiProblems.UserNotFound();
+            }
+
+            if (!UserValidation.TryValidate(body!.Username, body.Email, out var input, out var errors))
+            {
+                return ApiProblems.Validation(errors);
+            }
+
+            return await UpdateAsync(request, db, clock, userId, _ => input);
+        }
+        catch (Exception exception) when (ApiProblems.IsMappable(exception, request.HttpContext))
+        {
+            return ApiProblems.ForException(exception, request.HttpContext);
+        }
+    }
+
+    public static async Task<IResult> PatchUser(string id, HttpRequest request, UsersDbContext db, TimeProvider clock)
+    {
+        try
+        {
+            var (patch, problem) = await JsonBody.ReadAsync(request, ApiJsonContext.Default.UserPatchRequest, allowMergePatch: true);
+            if (problem is not null)
+            {
+                return problem;
+            }
+
+            if (NullsForRequiredFields(patch!) is { Count: > 0 } nullErrors)
+            {
+                return ApiProblems.Validation(nullErrors);
+            }
+
+            if (!TryParseId(id, out var userId))
+            {
+                return ApiProblems.UserNotFound();
+            }
+
+            return await UpdateAsync(request, db, clock, userId, current =>
+                UserValidation.TryValidate(
+                    patch!.HasUsername ? patch.Username : current.Username,
+                    patch.HasEmail ? patch.Email : current.Email,
+                    out var merged,
+                    out var errors)
+                    ? merged
+                    : errors);
+        }
+        catch (Exception exception) when (ApiProblems.IsMappable(exception, request.HttpContext))
+        {
+            return ApiProblems.ForException(exception, request.HttpContext);
+        }
+    }
+
+    public static async Task<IResult> DeleteUser(string id, HttpRequest request, UsersDbContext db)
+    {
+        try
+        {
+            if (!TryParseId(id, out var userId))
+            {
+                return ApiProblems.UserNotFound();
+            }
+
+            var cancellationToken = request.HttpContext.RequestAborted;
+            if (ETags.HasIfMatch(request))
+            {
+                // Read, check, then delete only that version: a concurrent update in between deletes nothing.
+                var version = await db.Users.Where(u => u.Id == userId).Select(u => (Guid?)u.Version).FirstOrDefaultAsync(cancellationToken);
+                if (version is null)
+                {
+                    return ApiProblems.UserNotFound();
+                }
+
+                if (!ETags.IfMatchAllows(request, version.Value)
+                    || await db.Users.Where(u => u.Id == userId && u.Version == version.Value).ExecuteDeleteAsync(cancellationToken) == 0)
+                {
+                    return ApiProblems.PreconditionFailed();
+                }
+            }
+            else if (await db.Users.Where(u => u.Id == userId).ExecuteDeleteAsync(cancellationToken) == 0)
+            {
+                return ApiProblems.UserNotFound();
+            }
+
+            var logger = ApiProblems.Logger(request.HttpContext);
+            LogDeleted(logger, userId);
+            return TypedResults.NoContent();
+        }
+        catch (Exception exception) when (ApiProblems.IsMappable(exception, request.HttpContext))
+        {
+            return ApiProblems.ForException(exception, request.HttpContext);
+        }
+    }
+
+    /// <summary>
+    /// Loads the user, checks If-Match, applies <paramref name="change"/> and saves. The version is a concurrency token, so a
+    /// write that lost a race fails: with If-Match that is a 412; without it the client asked for no precondition, so the
+    /// update is applied again on the fresh row (last writer wins).
+    /// </summary>
+    private static async Task<IResult> UpdateAsync(
+        HttpRequest request, UsersDbContext db, TimeProvider clock, int userId, Func<User, ValidationOutcome> change)
+    {
+        const int MaxAttempts = 3;
+        var cancellationToken = request.HttpContext.RequestAborted;
+        for (var attempt = 1; ; attempt++)
+        {
+            var user = await db.Users.FirstOrDefaultAsync(u => u.Id == userId, cancellationToken);
+            if (user is null)
+            {
+                return ApiProblems.UserNotFound();
+            }
+
+            if (!ETags.IfMatchAllows(request, user.Version))
+            {
+                return ApiProblems.PreconditionFailed();
+            }
+
+            var outcome = change(user);
+            if (outcome.Errors is not null)
+            {
+                return ApiProblems.Validation(outcome.Errors);
+            }
+
+            user.Replace(outcome.User.Username, outcome.User.Email, clock.GetUtcNow().UtcDateTime);
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+            }
+            catch (DbUpdateConcurrencyException) when (!ETags.HasIfMatch(request) && attempt < MaxAttempts)
+            {
+                db.ChangeTracker.Clear();
+                continue;
+            }
+
+            var logger = ApiProblems.Logger(request.HttpContext);
+            LogUpdated(logger, user.Id);
+            ETags.Set(request.HttpContext.Response, user.Version);
+            return TypedResults.Ok(user.ToResponse());
+        }
+    }
+
+    private readonly record struct ValidationOutcome(ValidUser User, Dictionary<string, string[]>? Errors)
+    {
+        public static implicit operator ValidationOutcome(ValidUser user) => new(user, null);
+
+        public static implicit operator ValidationOutcome(Dictionary<string, string[]> errors) => new(default, errors);
+    }
+
+    private static Dictionary<string, string[]>? NullsForRequiredFields(UserPatchRequest patch)
+    {
+        Dictionary<string, string[]>? errors = null;
+        if (patch.HasUsername && patch.Username is null)
+        {
+            (errors ??= [])["username"] = ["Username is required and cannot be removed (null)."];
+        }
+
+        if (patch.HasEmail && patch.Email is null)
+        {
+            (errors ??= [])["email"] = ["Email is required and cannot be removed (null)."];
+        }
+
+        return errors;
+    }
+
+    // Ids are positive 32-bit integers; anything else names no user.
+    private static bool TryParseId(string id, out int userId) =>
+        int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out userId) && userId > 0;
+
+    private static bool TryReadLimit(HttpRequest request, out int limit)
+    {
+        limit = DefaultPageSize;
+        if (!request.Query.TryGetValue("limit", out var values))
+        {
+            return true;
+        }
+
+        return values.Count == 1
+            && int.TryParse(values[0], NumberStyles.None, CultureInfo.InvariantCulture, out limit)
+            && limit is >= 1 and <= MaxPageSize;
+    }
+
+    private static string? SingleQueryValue(HttpRequest request, string name) =>
+        request.Query.TryGetValue(name, out var values) ? values[^1] : null;
+
+    private static string CollectionPath(HttpRequest request) => (request.PathBase + request.Path).Value!.TrimEnd('/');
+
+    private static string NextPageLink(HttpRequest request, int limit, string? username, string? email, int lastId)
+    {
+        var link = new StringBuilder(CollectionPath(request))
+            .Append("?limit=").Append(limit.ToString(CultureInfo.InvariantCulture));
+        if (username is not null)
+        {
+            link.Append("&username=").Append(Uri.EscapeDataString(username));
+        }
+
+        if (email is not null)
+        {
+            link.Append("&email=").Append(Uri.EscapeDataString(email));
+        }
+
+        return link.Append("&cursor=").Append(PageCursor.Encode(lastId)).ToString();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Created user {UserId}")]
+    private static partial void LogCreated(ILogger logger, int userId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Updated user {UserId}")]
+    private static partial void LogUpdated(ILogger logger, int userId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted user {UserId}")]
+    private static partial void LogDeleted(ILogger logger, int userId);
+}

@@ -1,0 +1,26 @@
+using UserFunctions.Core;
+
+namespace UserFunctions.DevServer;
+
+/// <summary>
+/// The API on plain ASP.NET Core, without the Functions runtime: same handlers, same routes under <c>/api</c>, same settings.
+/// Used for HTTP tests, load benchmarks, and by anyone without Core Tools.
+/// </summary>
+public static class DevServerApp
+{
+    /// <param name="configure">Lets tests swap the server or settings before the API reads its configuration.</param>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        configure?.Invoke(builder);
+
+        builder.Services.AddUsersApi(builder.Configuration);
+
+        var app = builder.Build();
+        // Requests that reach no handler (unknown route, wrong method) and unhandled failures get problem bodies too.
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapUsersApi();
+        return app;
+    }
+}

@@ -1,0 +1,3 @@
+using UserFunctions.DevServer;
+
+await DevServerApp.Build(args).RunAsync();

@@ -1,0 +1,85 @@
+using System.Net;
+using System.Text.Json;
+using UserFunctions.Core.Users;
+
+namespace UserFunctions.Tests.Api;
+
+public sealed class OpenApiDocumentTests : ApiTestBase
+{
+    // What shared/API.md says each operation can answer.
+    private static readonly Dictionary<string, int[]> ContractStatuses = new()
+    {
+        [UserOperations.CreateUser] = [201, 400, 409, 413, 415, 503],
+        [UserOperations.ListUsers] = [200, 400, 503],
+        [UserOperations.GetUser] = [200, 304, 404, 503],
+        [UserOperations.ReplaceUser] = [200, 400, 404, 409, 412, 413, 415, 503],
+        [UserOperations.PatchUser] = [200, 400, 404, 409, 412, 413, 415, 503],
+        [UserOperations.DeleteUser] = [204, 404, 412, 503],
+        [UserOperations.GetHealth] = [200, 503],
+        [UserOperations.GetOpenApiDocument] = [200],
+    };
+
+    public static TheoryData<string> Operations => [.. ApiOperations.All.Select(o => o.Name)];
+
+    [Theory]
+    [MemberData(nameof(Operations))]
+    public async Task TheDocumentDescribesEveryOperationWithItsStatusCodesAndProblemBodies(string name)
+    {
+        var operation = ApiOperations.All.Single(o => o.Name == name);
+        var document = await GetDocumentAsync();
+
+        var described = document.GetProperty("paths").GetProperty($"/{UserRoutes.Prefix}/{operation.Route}").GetProperty(operation.Method.ToLowerInvariant());
+
+        Assert.Equal(operation.Name, described.GetProperty("operationId").GetString());
+        var responses = described.GetProperty("responses");
+        foreach (var status in ContractStatuses[name])
+        {
+            Assert.True(responses.TryGetProperty(status.ToString(System.Globalization.CultureInfo.InvariantCulture), out _), $"{name} does not describe {status}.");
+        }
+
+        foreach (var response in responses.EnumerateObject().Where(r => r.Name[0] is '4' or '5'))
+        {
+            var resolved = Resolve(document, response.Value);
+            Assert.True(resolved.GetProperty("content").TryGetProperty("application/problem+json", out _), $"{name} {response.Name} is not a problem body.");
+        }
+
+        Assert.Equal(operation.RequiresFunctionKey, described.GetProperty("security").GetArrayLength() > 0);
+    }
+
+    [Fact]
+    public async Task TheDocumentIsOpenApi31AndDescribesNoOperationTheApiLacks()
+    {
+        var document = await GetDocumentAsync();
+
+        Assert.Equal("3.1.0", document.GetProperty("openapi").GetString());
+        var operationIds = document.GetProperty("paths").EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject().Where(m => m.Name != "parameters"))
+            .Select(method => method.Value.GetProperty("operationId").GetString())
+            .Order();
+        Assert.Equal(ApiOperations.All.Select(o => o.Name).Order(), operationIds);
+    }
+
+    private async Task<JsonElement> GetDocumentAsync()
+    {
+        using var response = await Client.GetAsync($"/{UserRoutes.Prefix}/{UserRoutes.OpenApiDocument}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        return await ReadJsonAsync(response);
+    }
+
+    private static JsonElement Resolve(JsonElement document, JsonElement element)
+    {
+        if (!element.TryGetProperty("$ref", out var reference))
+        {
+            return element;
+        }
+
+        var target = document;
+        foreach (var segment in reference.GetString()!.TrimStart('#', '/').Split('/'))
+        {
+            target = target.GetProperty(segment);
+        }
+
+        return target;
+    }
+}

@@ -1,0 +1,178 @@
+using System.Net;
+using System.Net.Http.Headers;
+
+namespace UserFunctions.Tests.Api;
+
+public sealed class UpdateUserTests : ApiTestBase
+{
+    private const string JaneJson = "{\"username\":\"jane_doe\",\"email\":\"jane@example.com\"}";
+
+    [Fact]
+    public async Task PutReplacesBothFieldsKeepsCreatedAtAndIssuesANewETag()
+    {
+        using var created = await Server.CreateAsync("john_doe", "john@example.com");
+        var user = await ReadJsonAsync(created);
+
+        using var response = await Client.PutAsync(created.Headers.Location, ApiServer.Json("{\"username\":\" jane_doe \",\"email\":\"jane@example.com\"}"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var replaced = await ReadJsonAsync(response);
+        Assert.Equal("jane_doe", replaced.GetProperty("username").GetString());
+        Assert.Equal("jane@example.com", replaced.GetProperty("email").GetString());
+        Assert.Equal(user.GetProperty("createdAt").GetString(), replaced.GetProperty("createdAt").GetString());
+        Assert.NotEqual(ETagOf(created), ETagOf(response));
+        using var reread = await Client.GetAsync(created.Headers.Location);
+        Assert.Equal(ETagOf(response), ETagOf(reread));
+    }
+
+    [Fact]
+    public async Task PutWithTheCurrentIfMatchSucceedsAndWithAStaleOneIs412AndChangesNothing()
+    {
+        using var created = await Server.CreateAsync("john_doe", "john@example.com");
+        var url = created.Headers.Location!.OriginalString;
+        using var first = await SendAsync(HttpMethod.Put, url, ApiServer.Json(JaneJson), IfMatch(ETagOf(created)));
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+
+        using var stale = await SendAsync(HttpMethod.Put, url, ApiServer.Json("{\"username\":\"stale\",\"email\":\"stale@example.com\"}"), IfMatch(ETagOf(created)));
+
+        await AssertProblemAsync(stale, HttpStatusCode.PreconditionFailed);
+        using var current = await Client.GetAsync(url);
+        Assert.Equal("jane_doe", (await ReadJsonAsync(current)).GetProperty("username").GetString());
+        Assert.Equal(ETagOf(first), ETagOf(current));
+    }
+
+    [Fact]
+    public async Task AWeakOrUnparsableIfMatchNeverMatches()
+    {
+        using var created = await Server.CreateAsync("john_doe", "john@example.com");
+        var url = created.Headers.Location!.OriginalString;
+
+        using var weak = await SendAsync(HttpMethod.Put, url, ApiServer.Json(JaneJson), r => r.Headers.TryAddWithoutValidation("If-Match", "W/" + ETagOf(created)));
+        using var garbage = await SendAsync(HttpMethod.Put, url, ApiServer.Json(JaneJson), r => r.Headers.TryAddWithoutValidation("If-Match", "not-an-etag"));
+
+        await AssertProblemAsync(weak, HttpStatusCode.PreconditionFailed);
+        await AssertProblemAsync(garbage, HttpStatusCode.PreconditionFailed);
+    }
+
+    [Fact]
+    public async Task IfMatchStarUpdatesAnyExistingVersion()
+    {
+        using var created = await Server.CreateAsync("john_doe", "john@example.com");
+
+        using var response = await SendAsync(HttpMethod.Put, created.Headers.Location!.OriginalString, ApiServer.Json(JaneJson), r => r.Headers.IfMatch.Add(EntityTagHeaderValue.Any));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task TwoUpdatesRacingWithTheSameIfMatchGiveOne200AndOne412()
+    {
+        using var created = await Server.CreateAsync("john_doe", "john@example.com");
+        var url = created.Headers.Location!.OriginalString;
+        var etag = ETagOf(created);
+
+        var responses = await Task.WhenAll(
+            SendAsync(HttpMethod.Put, url, ApiServer.Json("{\"username\":\"first\",\"email\":\"first@example.com\"}"), IfMatch(etag)),
+            SendAsync(HttpMethod.Put, url, ApiServer.Json("{\"username\":\"second\",\"email\":\"second@example.com\"}"), IfMatch(etag)));
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.PreconditionFailed], responses.Select(r => r.StatusCode).Order());
+        var winner = responses.Single(r => r.StatusCode == HttpStatusCode.OK);
+        using var current = await Client.GetAsync(url);
+        Assert.Equal(ETagOf(winner), ETagOf(current));
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task PutToAnotherUsersUsernameIs409AndChangesNothing()
+    {
+        await Server.CreateUserAsync("jane_doe", "jane@example.com");
+        using var created = await Server.CreateAsync("john_doe", "john@example.com");
+
+        using var response = await Client.PutAsync(created.Headers.Location, ApiServer.Json("{\"username\":\"JANE_DOE\",\"email\":\"john@example.com\"}"));
+
+        var problem = await AssertProblemAsync(response, HttpStatusCode.Conflict);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("username", out _));
+        using var current = await Client.GetAsync(created.Headers.Location);
+        Assert.Equal(ETagOf(created), ETagOf(current));
+    }
+
+    [Fact]
+    public async Task ChangingOnlyTheCaseOfYourOwnUsernameIsAllowed()
+    {
+        using var created = await Server.CreateAsync("john_doe", "john@example.com");
+
+        using var response = await Client.PutAsync(created.Headers.Location, ApiServer.Json("{\"username\":\"John_Doe\",\"email\":\"JOHN@example.com\"}"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("John_Doe", (await ReadJsonAsync(response)).GetProperty("username").GetString());
+    }
+
+    [Theory]
+    [InlineData("application/merge-patch+json")]
+    [InlineData("application/json")]
+    public async Task PatchChangesOnlyTheFieldsItNames(string mediaType)
+    {
+        using var created = await Server.CreateAsync("john_doe", "john@example.com");
+
+        using var response = await Client.PatchAsync(created.Headers.Location, ApiServer.Json("{\"email\":\"new@example.com\"}", mediaType));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var patched = await ReadJsonAsync(response);
+        Assert.Equal("john_doe", patched.GetProperty("username").GetString());
+        Assert.Equal("new@example.com", patched.GetProperty("email").GetString());
+        Assert.NotEqual(ETagOf(created), ETagOf(response));
+    }
+
+    [Fact]
+    public async Task PatchingARequiredFieldToNullIs400AndChangesNothing()
+    {
+        using var created = await Server.CreateAsync("john_doe", "john@example.com");
+
+        using var response = await Client.PatchAsync(created.Headers.Location, ApiServer.Json("{\"username\":null}", "application/merge-patch+json"));
+
+        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("username", out _));
+        using var current = await Client.GetAsync(created.Headers.Location);
+        Assert.Equal(ETagOf(created), ETagOf(current));
+    }
+
+    [Fact]
+    public async Task PatchValidatesTheMergedUser()
+    {
+        using var created = await Server.CreateAsync("john_doe", "john@example.com");
+
+        using var response = await Client.PatchAsync(created.Headers.Location, ApiServer.Json("{\"email\":\"not an email\"}", "application/merge-patch+json"));
+
+        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("email", out _));
+    }
+
+    [Fact]
+    public async Task PatchWithAStaleIfMatchIs412()
+    {
+        using var created = await Server.CreateAsync("john_doe", "john@example.com");
+        using var first = await Client.PatchAsync(created.Headers.Location, ApiServer.Json("{\"email\":\"first@example.com\"}"));
+
+        using var stale = await SendAsync(HttpMethod.Patch, created.Headers.Location!.OriginalString,
+            ApiServer.Json("{\"email\":\"stale@example.com\"}", "application/merge-patch+json"), IfMatch(ETagOf(created)));
+
+        await AssertProblemAsync(stale, HttpStatusCode.PreconditionFailed);
+    }
+
+    [Fact]
+    public async Task PatchRejectsUnknownMembersAndOtherMediaTypes()
+    {
+        using var created = await Server.CreateAsync("john_doe", "john@example.com");
+
+        using var unknown = await Client.PatchAsync(created.Headers.Location, ApiServer.Json("{\"createdAt\":\"2020-01-01T00:00:00Z\"}", "application/merge-patch+json"));
+        using var jsonPatch = await Client.PatchAsync(created.Headers.Location, ApiServer.Json("[{\"op\":\"replace\",\"path\":\"/email\",\"value\":\"x@example.com\"}]", "application/json-patch+json"));
+
+        await AssertProblemAsync(unknown, HttpStatusCode.BadRequest);
+        await AssertProblemAsync(jsonPatch, HttpStatusCode.UnsupportedMediaType);
+    }
+
+    private static Action<HttpRequestMessage> IfMatch(string etag) => request => request.Headers.IfMatch.Add(EntityTagHeaderValue.Parse(etag));
+}
