@@ -92,6 +92,15 @@ public class SqlAccessTokenTests
         Assert.Null(services.GetService<SqlAccessTokenProvider>());
     }
 
+    [Fact]
+    public async Task SqlClientRunsInThisBuildConfiguration()
+    {
+        // SqlClient refuses globalization-invariant mode before it touches the network; reaching the network proves it is off.
+        await using var connection = new SqlConnection("Server=tcp:127.0.0.1,9;Database=users;Encrypt=False;Connect Timeout=1;User Id=u;Password=p");
+
+        await Assert.ThrowsAsync<SqlException>(() => connection.OpenAsync());
+    }
+
     private static ServiceProvider SqlServerServices(string connectionString, TokenCredential credential)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>

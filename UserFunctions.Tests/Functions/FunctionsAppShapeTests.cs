@@ -155,7 +155,7 @@ public class FunctionsAppShapeTests
         Assert.Empty(versioned.Select(i => i.Include));
     }
 
-    [Fact(Skip = "Directory.Packages.props has no PackageVersion for Microsoft.ApplicationInsights.WorkerService yet: add it, then remove this Skip.")]
+    [Fact]
     public void EveryPackageTheProjectReferencesHasACentralVersion()
     {
         var pinned = App.PackagesProps.Items("PackageVersion").Select(i => i.Include).ToHashSet(StringComparer.OrdinalIgnoreCase);
@@ -166,7 +166,10 @@ public class FunctionsAppShapeTests
     [Fact]
     public void ProjectKeepsCultureDataBecauseSqlClientRejectsInvariantGlobalization()
     {
-        Assert.Equal("false", App.Project.Property("InvariantGlobalization"), ignoreCase: true);
+        var buildProps = XDocument.Load(Path.Combine(App.Root, "Directory.Build.props"));
+
+        Assert.NotEqual("true", App.Project.Property("InvariantGlobalization")?.Trim().ToLowerInvariant());
+        Assert.DoesNotContain(buildProps.Descendants(), e => e.Name.LocalName == "InvariantGlobalization" && e.Value.Trim() == "true");
     }
 
     [Fact]
