@@ -190,6 +190,7 @@ output API_BASE_URL string = 'https://${api.outputs.defaultHostName}/api'
 output SQL_SERVER_NAME string = db.outputs.sqlServerName
 output SQL_SERVER_FQDN string = db.outputs.sqlServerFqdn
 output SQL_DATABASE_NAME string = db.outputs.databaseName
+output SQL_SERVER_PRINCIPAL_ID string = db.outputs.sqlServerPrincipalId
 output APP_IDENTITY_NAME string = identity.outputs.identityName
 output APP_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output APP_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId

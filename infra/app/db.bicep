@@ -46,6 +46,11 @@ resource sqlServer 'Microsoft.Sql/servers@2023-08-01' = {
   name: sqlServerName
   location: location
   tags: tags
+  // Lets the server look principals up in Microsoft Graph once a tenant admin grants it Directory Readers:
+  // needed when a service principal (a pipeline) runs CREATE USER ... FROM EXTERNAL PROVIDER. See docs/deploy.md.
+  identity: {
+    type: 'SystemAssigned'
+  }
   properties: {
     version: '12.0'
     minimalTlsVersion: '1.2'
@@ -89,3 +94,4 @@ resource database 'Microsoft.Sql/servers/databases@2023-08-01' = {
 output sqlServerName string = sqlServer.name
 output sqlServerFqdn string = sqlServer.properties.fullyQualifiedDomainName
 output databaseName string = database.name
+output sqlServerPrincipalId string = sqlServer.identity.principalId
