@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
 namespace UserFunctions.Core.Http;
@@ -10,32 +11,21 @@ internal static class ETags
 
     public static void Set(HttpResponse response, Guid version) => response.Headers.ETag = For(version);
 
-    /// <summary>True when the request has no If-Match, or one that matches <paramref name="version"/> (strong comparison).</summary>
-    public static bool IfMatchAllows(HttpRequest request, Guid version)
-    {
-        if (request.Headers.IfMatch.Count == 0)
-        {
-            return true;
-        }
-
-        // An If-Match that does not parse matches nothing: failing safe means 412, never an unconditional write.
-        var current = new EntityTagHeaderValue(For(version));
-        return EntityTagHeaderValue.TryParseList(request.Headers.IfMatch, out var tags)
-            && tags.Any(tag => tag.Equals(EntityTagHeaderValue.Any) || tag.Compare(current, useStrongComparison: true));
-    }
-
     public static bool HasIfMatch(HttpRequest request) => request.Headers.IfMatch.Count > 0;
 
-    /// <summary>True when If-None-Match names the current version (weak comparison) or is <c>*</c>.</summary>
-    public static bool IfNoneMatchHits(HttpRequest request, Guid version)
-    {
-        if (request.Headers.IfNoneMatch.Count == 0)
-        {
-            return false;
-        }
+    /// <summary>True when the request has no If-Match, or one that matches <paramref name="version"/> (strong comparison).</summary>
+    public static bool IfMatchAllows(HttpRequest request, Guid version) =>
+        !HasIfMatch(request) || Matches(request.Headers.IfMatch, version, useStrongComparison: true);
 
+    /// <summary>True when If-None-Match names the current version (weak comparison) or is <c>*</c>.</summary>
+    public static bool IfNoneMatchHits(HttpRequest request, Guid version) =>
+        request.Headers.IfNoneMatch.Count > 0 && Matches(request.Headers.IfNoneMatch, version, useStrongComparison: false);
+
+    // A header that does not parse matches nothing: for If-Match that fails safe (412, never an unconditional write).
+    private static bool Matches(StringValues header, Guid version, bool useStrongComparison)
+    {
         var current = new EntityTagHeaderValue(For(version));
-        return EntityTagHeaderValue.TryParseList(request.Headers.IfNoneMatch, out var tags)
-            && tags.Any(tag => tag.Equals(EntityTagHeaderValue.Any) || tag.Compare(current, useStrongComparison: false));
+        return EntityTagHeaderValue.TryParseList(header, out var tags)
+            && tags.Any(tag => tag.Equals(EntityTagHeaderValue.Any) || tag.Compare(current, useStrongComparison));
     }
 }
