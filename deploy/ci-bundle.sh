@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CI check: the EF Core migration bundles build for both providers, and the SQLite one really migrates:
-#   1. build the SQL Server and the SQLite bundle (self-contained linux-x64),
+#   1. build the SQL Server and the SQLite bundle (self-contained linux-x64); the SQL Server one must start and try
+#      to connect with an `Authentication=Active Directory Default` connection string,
 #   2. run the SQLite bundle on a fresh database file: it must apply the migrations,
 #   3. run it again: it must exit 0 and report that no migrations were applied,
 #   4. if the dev server exists, start it on that file with start-up migrations off, and expect
@@ -31,6 +32,21 @@ step "SQL Server bundle"
 deploy/build-migrations-bundle.sh sqlserver "$work/efbundle-sqlserver"
 step "SQLite bundle"
 deploy/build-migrations-bundle.sh sqlite "$work/efbundle-sqlite"
+
+# No SQL Server here: the SQL Server bundle must at least start, accept the pipeline's Entra connection string and
+# get as far as the network (not stop at a keyword, globalization or startup error).
+step "SQL Server bundle against an unreachable server"
+if "$work/efbundle-sqlserver" --connection "Server=tcp:127.0.0.1,1;Database=Users;Encrypt=True;Authentication=Active Directory Default;Connect Timeout=3" \
+    >"$work/sqlserver.log" 2>&1; then
+  echo "FAILED: the SQL Server bundle succeeded against a server that does not exist" >&2
+  exit 1
+fi
+if ! grep -q "A network-related or instance-specific error" "$work/sqlserver.log"; then
+  cat "$work/sqlserver.log"
+  echo "FAILED: the SQL Server bundle did not get as far as connecting" >&2
+  exit 1
+fi
+echo "ok: it tried to connect"
 
 db="$work/users.db"
 step "SQLite bundle, first run on a fresh database"
