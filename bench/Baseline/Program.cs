@@ -1,0 +1,159 @@
+using System.Globalization;
+using System.Text.Json.Serialization;
+using Microsoft.Data.Sqlite;
+
+// The baseline the benchmark compares the API with: the same routes and JSON shapes, served by a minimal Kestrel app
+// over raw Microsoft.Data.Sqlite. One pooled connection and one command per request; no EF Core, no validation, no
+// problem bodies beyond a bare status code. It is a yardstick, not a second implementation of the API.
+var builder = WebApplication.CreateSlimBuilder(args);
+builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, BaselineJsonContext.Default));
+var connectionString = builder.Configuration.GetConnectionString("Users") ?? "Data Source=users.db";
+
+var app = builder.Build();
+var api = app.MapGroup("/api");
+
+api.MapGet("/health", () => TypedResults.Ok(new Health("Healthy")));
+
+api.MapGet("/users/{id}", async (string id, HttpContext context) =>
+{
+    if (!int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var userId))
+    {
+        return Results.NotFound();
+    }
+
+    await using var connection = new SqliteConnection(connectionString);
+    await connection.OpenAsync(context.RequestAborted);
+    await using var command = connection.CreateCommand();
+    command.CommandText = "SELECT Id, Username, Email, CreatedAt, UpdatedAt, Version FROM Users WHERE Id = $id";
+    command.Parameters.AddWithValue("$id", userId);
+    await using var reader = await command.ExecuteReaderAsync(context.RequestAborted);
+    if (!await reader.ReadAsync(context.RequestAborted))
+    {
+        return Results.NotFound();
+    }
+
+    var user = ReadUser(reader);
+    context.Response.Headers.ETag = ETag(Guid.Parse(reader.GetString(5)));
+    return TypedResults.Ok(user);
+});
+
+api.MapGet("/users", async (HttpContext context) =>
+{
+    var limit = int.TryParse(context.Request.Query["limit"], NumberStyles.None, CultureInfo.InvariantCulture, out var l) ? l : 20;
+    var after = int.TryParse(context.Request.Query["after"], NumberStyles.None, CultureInfo.InvariantCulture, out var a) ? a : 0;
+
+    await using var connection = new SqliteConnection(connectionString);
+    await connection.OpenAsync(context.RequestAborted);
+    await using var command = connection.CreateCommand();
+    command.CommandText = "SELECT Id, Username, Email, CreatedAt, UpdatedAt FROM Users WHERE Id > $after ORDER BY Id LIMIT $take";
+    command.Parameters.AddWithValue("$after", after);
+    command.Parameters.AddWithValue("$take", limit + 1);
+    var items = new List<UserDto>(limit + 1);
+    await using (var reader = await command.ExecuteReaderAsync(context.RequestAborted))
+    {
+        while (await reader.ReadAsync(context.RequestAborted))
+        {
+            items.Add(ReadUser(reader));
+        }
+    }
+
+    string? next = null;
+    if (items.Count > limit)
+    {
+        items.RemoveAt(limit);
+        next = string.Create(CultureInfo.InvariantCulture, $"/api/users?limit={limit}&after={items[^1].Id}");
+    }
+
+    return TypedResults.Ok(new UserPage(items, next));
+});
+
+api.MapPost("/users", async (UserRequest body, HttpContext context) =>
+{
+    var now = DateTime.UtcNow;
+    var version = Guid.NewGuid();
+    await using var connection = new SqliteConnection(connectionString);
+    await connection.OpenAsync(context.RequestAborted);
+    await using var command = connection.CreateCommand();
+    command.CommandText = """
+        INSERT INTO Users (Username, Email, NormalizedUsername, NormalizedEmail, CreatedAt, UpdatedAt, Version)
+        VALUES ($username, $email, $normalizedUsername, $normalizedEmail, $now, $now, $version)
+        RETURNING Id
+        """;
+    command.Parameters.AddWithValue("$username", body.Username);
+    command.Parameters.AddWithValue("$email", body.Email);
+    command.Parameters.AddWithValue("$normalizedUsername", body.Username.ToUpperInvariant());
+    command.Parameters.AddWithValue("$normalizedEmail", body.Email.ToUpperInvariant());
+    command.Parameters.AddWithValue("$now", now);
+    command.Parameters.AddWithValue("$version", VersionText(version));
+    var id = Convert.ToInt32(await command.ExecuteScalarAsync(context.RequestAborted), CultureInfo.InvariantCulture);
+
+    context.Response.Headers.ETag = ETag(version);
+    return TypedResults.Created($"/api/users/{id}", new UserDto(id, body.Username, body.Email, now, now));
+});
+
+api.MapPut("/users/{id}", async (string id, UserRequest body, HttpContext context) =>
+{
+    if (!int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var userId))
+    {
+        return Results.NotFound();
+    }
+
+    var now = DateTime.UtcNow;
+    var version = Guid.NewGuid();
+    await using var connection = new SqliteConnection(connectionString);
+    await connection.OpenAsync(context.RequestAborted);
+    await using var command = connection.CreateCommand();
+    command.CommandText = """
+        UPDATE Users SET Username = $username, Email = $email, NormalizedUsername = $normalizedUsername,
+            NormalizedEmail = $normalizedEmail, UpdatedAt = $now, Version = $version
+        WHERE Id = $id
+        RETURNING CreatedAt
+        """;
+    command.Parameters.AddWithValue("$id", userId);
+    command.Parameters.AddWithValue("$username", body.Username);
+    command.Parameters.AddWithValue("$email", body.Email);
+    command.Parameters.AddWithValue("$normalizedUsername", body.Username.ToUpperInvariant());
+    command.Parameters.AddWithValue("$normalizedEmail", body.Email.ToUpperInvariant());
+    command.Parameters.AddWithValue("$now", now);
+    command.Parameters.AddWithValue("$version", VersionText(version));
+    var createdAt = await command.ExecuteScalarAsync(context.RequestAborted);
+    if (createdAt is not string text)
+    {
+        return Results.NotFound();
+    }
+
+    context.Response.Headers.ETag = ETag(version);
+    return TypedResults.Ok(new UserDto(userId, body.Username, body.Email, ParseUtc(text), now));
+});
+
+await app.RunAsync();
+
+static UserDto ReadUser(SqliteDataReader reader) => new(
+    reader.GetInt32(0),
+    reader.GetString(1),
+    reader.GetString(2),
+    DateTime.SpecifyKind(reader.GetDateTime(3), DateTimeKind.Utc),
+    DateTime.SpecifyKind(reader.GetDateTime(4), DateTimeKind.Utc));
+
+static DateTime ParseUtc(string text) =>
+    DateTime.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
+
+// EF Core stores a Guid on SQLite as upper-case text; the baseline keeps the same format so both databases look alike.
+static string VersionText(Guid version) => version.ToString("D").ToUpperInvariant();
+
+static string ETag(Guid version) => $"\"{version:N}\"";
+
+internal sealed record UserDto(int Id, string Username, string Email, DateTime CreatedAt, DateTime UpdatedAt);
+
+internal sealed record UserPage(IReadOnlyList<UserDto> Items, string? Next);
+
+internal sealed record UserRequest(string Username, string Email);
+
+internal sealed record Health(string Status);
+
+[JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(UserDto))]
+[JsonSerializable(typeof(UserPage))]
+[JsonSerializable(typeof(UserRequest))]
+[JsonSerializable(typeof(Health))]
+internal sealed partial class BaselineJsonContext : JsonSerializerContext;
