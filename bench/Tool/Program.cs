@@ -1,0 +1,24 @@
+using System.Globalization;
+using UserFunctions.Bench.Tool;
+
+return args switch
+{
+    ["seed", var path, var count] => Seeder.Run(path, int.Parse(count, CultureInfo.InvariantCulture)),
+    ["coldstart", .. var rest] => await ColdStart.RunAsync(rest),
+    ["pages", var flavour, var count, var pageSize] => Pages.Write(flavour, int.Parse(count, CultureInfo.InvariantCulture), int.Parse(pageSize, CultureInfo.InvariantCulture)),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("""
+        usage:
+          seed <database file> <user count>
+              creates the file with the API's own SQLite migrations and inserts <user count> users (one transaction)
+          pages api|baseline <user count> <page size>
+              prints one request path per page of the seeded users (the API's signed cursors, or the baseline's after=)
+          coldstart <runs> <url> <working directory> <command> [arguments...]
+              starts the command <runs> times; for each, the milliseconds from process start to the first 200 from <url>
+        """);
+    return 2;
+}
