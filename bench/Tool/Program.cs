@@ -5,6 +5,7 @@ return args switch
 {
     ["seed", var path, var count] => Seeder.Run(path, int.Parse(count, CultureInfo.InvariantCulture)),
     ["coldstart", .. var rest] => await ColdStart.RunAsync(rest),
+    ["probe", .. var rest] => await Probe.RunAsync(rest),
     ["pages", var flavour, var count, var pageSize] => Pages.Write(flavour, int.Parse(count, CultureInfo.InvariantCulture), int.Parse(pageSize, CultureInfo.InvariantCulture)),
     _ => Usage(),
 };
@@ -17,6 +18,8 @@ static int Usage()
               creates the file with the API's own SQLite migrations and inserts <user count> users (one transaction)
           pages api|baseline <user count> <page size>
               prints one request path per page of the seeded users (the API's signed cursors, or the baseline's after=)
+          probe <port> <database file>
+              serves GET by id several ways (Core, raw ADO.NET, EF compiled/LINQ) to split the API's cost (bench/probe.sh)
           coldstart <runs> <url> <working directory> <command> [arguments...]
               starts the command <runs> times; for each, the milliseconds from process start to the first 200 from <url>
         """);

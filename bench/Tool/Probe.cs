@@ -1,0 +1,129 @@
+using System.Globalization;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using UserFunctions.Core;
+using UserFunctions.Core.Data;
+using UserFunctions.Core.Users;
+
+namespace UserFunctions.Bench.Tool;
+
+/// <summary>
+/// One server with the same read served several ways, to split the API's cost per request into its layers (bench/probe.sh):
+/// <list type="bullet">
+/// <item><c>/api/...</c>: Core itself (<c>AddUsersApi</c>, <c>MapUsersApi</c>), without the dev server's exception and status-code middleware.</item>
+/// <item><c>/probe/ado/{id}</c>: raw Microsoft.Data.Sqlite, like bench/Baseline.</item>
+/// <item><c>/probe/ef-compiled/{id}</c>: Core's pooled context and a compiled query of the same shape as Core's, nothing else.</item>
+/// <item><c>/probe/ef-linq/{id}</c>: the same query, not compiled.</item>
+/// <item><c>/probe/ef-list-compiled</c>: Core's list query (first page, 21 rows), compiled.</item>
+/// </list>
+/// </summary>
+internal static class Probe
+{
+    private static readonly Func<UsersDbContext, int, CancellationToken, Task<ProbeUser?>> FindById =
+        EF.CompileAsyncQuery((UsersDbContext db, int id, CancellationToken _) => db.Users
+            .AsNoTracking()
+            .Where(u => u.Id == id)
+            .Select(u => new ProbeUser(u.Id, u.Username, u.Email, u.CreatedAt, u.UpdatedAt, u.Version))
+            .FirstOrDefault());
+
+    private static readonly Func<UsersDbContext, int, int, IAsyncEnumerable<UserResponse>> ListPage =
+        EF.CompileAsyncQuery((UsersDbContext db, int afterId, int take) => db.Users
+            .AsNoTracking()
+            .Where(u => u.Id > afterId)
+            .OrderBy(u => u.Id)
+            .Take(take)
+            .Select(u => new UserResponse(u.Id, u.Username, u.Email, u.CreatedAt, u.UpdatedAt)));
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length != 2)
+        {
+            Console.Error.WriteLine("probe: expected <port> <database file>");
+            return 2;
+        }
+
+        var connectionString = new SqliteConnectionStringBuilder { DataSource = args[1] }.ToString();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{args[0]}");
+        builder.Configuration["ConnectionStrings:Users"] = connectionString;
+        builder.Configuration["Database:MigrateOnStartup"] = "false";
+        builder.Services.AddUsersApi(builder.Configuration);
+        builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, ProbeJsonContext.Default));
+
+        var app = builder.Build();
+        app.MapUsersApi();
+
+        app.MapGet("/probe/ado/{id}", async (string id, HttpContext context) =>
+        {
+            if (!int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var userId))
+            {
+                return Results.NotFound();
+            }
+
+            await using var connection = new SqliteConnection(connectionString);
+            await connection.OpenAsync(context.RequestAborted);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT Id, Username, Email, CreatedAt, UpdatedAt, Version FROM Users WHERE Id = $id";
+            command.Parameters.AddWithValue("$id", userId);
+            await using var reader = await command.ExecuteReaderAsync(context.RequestAborted);
+            if (!await reader.ReadAsync(context.RequestAborted))
+            {
+                return Results.NotFound();
+            }
+
+            var user = new UserResponse(
+                reader.GetInt32(0), reader.GetString(1), reader.GetString(2),
+                DateTime.SpecifyKind(reader.GetDateTime(3), DateTimeKind.Utc), DateTime.SpecifyKind(reader.GetDateTime(4), DateTimeKind.Utc));
+            context.Response.Headers.ETag = $"\"{Guid.Parse(reader.GetString(5)):N}\"";
+            return TypedResults.Ok(user);
+        });
+
+        app.MapGet("/probe/ef-compiled/{id}", async (string id, HttpContext context, UsersDbContext db) =>
+            int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var userId)
+            && await FindById(db, userId, context.RequestAborted) is { } found
+                ? Found(context, found)
+                : Results.NotFound());
+
+        app.MapGet("/probe/ef-linq/{id}", async (string id, HttpContext context, UsersDbContext db) =>
+            int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var userId)
+            && await db.Users.AsNoTracking().Where(u => u.Id == userId)
+                .Select(u => new ProbeUser(u.Id, u.Username, u.Email, u.CreatedAt, u.UpdatedAt, u.Version))
+                .FirstOrDefaultAsync(context.RequestAborted) is { } found
+                ? Found(context, found)
+                : Results.NotFound());
+
+        app.MapGet("/probe/ef-list-compiled", async (HttpContext context, UsersDbContext db) =>
+        {
+            var items = new List<UserResponse>(21);
+            await foreach (var user in ListPage(db, 0, 21).WithCancellation(context.RequestAborted))
+            {
+                items.Add(user);
+            }
+
+            items.RemoveAt(20);
+            return TypedResults.Ok(new UserPage(items, "/api/users?limit=20&cursor=" + PageCursor.Encode(items[^1].Id)));
+        });
+
+        await app.RunAsync();
+        return 0;
+    }
+
+    private static Ok<UserResponse> Found(HttpContext context, ProbeUser found)
+    {
+        context.Response.Headers.ETag = $"\"{found.Version:N}\"";
+        return TypedResults.Ok(new UserResponse(found.Id, found.Username, found.Email, found.CreatedAt, found.UpdatedAt));
+    }
+}
+
+internal sealed record ProbeUser(int Id, string Username, string Email, DateTime CreatedAt, DateTime UpdatedAt, Guid Version);
+
+[JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(UserResponse))]
+[JsonSerializable(typeof(UserPage))]
+internal sealed partial class ProbeJsonContext : JsonSerializerContext;

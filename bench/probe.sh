@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Splits the API's cost of a read into layers: one process (the bench tool's "probe" server) serves the same read as
+# Core's handler, as a plain endpoint over Core's pooled context with a compiled query, with a LINQ query, and over raw
+# Microsoft.Data.Sqlite. Each is driven by wrk in alternating rounds; the table gives requests/s and server CPU per
+# request (the robust number on a shared machine). See docs/performance.md.
+#   bash bench/probe.sh [--seconds 4] [--rounds 3] [--no-build]
+set -euo pipefail
+bench_dir=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$bench_dir/.." && pwd)
+seconds=4 rounds=3 build=1 port=${BENCH_PROBE_PORT:-5182}
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --seconds) seconds=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --no-build) build=0; shift ;;
+    *) echo "probe: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+[[ "$seconds" =~ ^[0-9]+$ && "$rounds" =~ ^[0-9]+$ ]] && (( seconds >= 1 && seconds <= 30 && rounds >= 1 && rounds <= 10 )) \
+  || { echo "probe: --seconds 1..30, --rounds 1..10" >&2; exit 2; }
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  echo "probe: port $port is in use (BENCH_PROBE_PORT)" >&2; exit 1
+fi
+
+tool_dll="$bench_dir/Tool/bin/Release/net10.0/UserFunctions.Bench.Tool.dll"
+work="$bench_dir/results/probe"
+mkdir -p "$work"
+(( build )) && dotnet build "$bench_dir/Tool" -c Release --nologo -v q -clp:ErrorsOnly >&2
+dotnet "$tool_dll" seed "$work/probe.db" 10000 >&2
+
+env Logging__LogLevel__Default=Warning dotnet "$tool_dll" probe "$port" "$work/probe.db" >"$work/probe.log" 2>&1 &
+pid=$!
+trap 'kill "$pid" 2>/dev/null || true' EXIT
+deadline=$((SECONDS + 30))
+until [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/api/health")" == 200 ]]; do
+  kill -0 "$pid" 2>/dev/null || { cat "$work/probe.log" >&2; exit 1; }
+  (( SECONDS < deadline )) || { echo "probe: server not up in 30 s" >&2; exit 1; }
+  sleep 0.1
+done
+echo "/api/users?limit=20" >"$work/list-api.txt"
+echo "/probe/ef-list-compiled" >"$work/list-compiled.txt"
+
+# name, wrk script, prefix or paths file
+variants=(
+  "core-get get /api/users/"
+  "ef-compiled-get get /probe/ef-compiled/"
+  "ef-linq-get get /probe/ef-linq/"
+  "ado-get get /probe/ado/"
+  "core-list list $work/list-api.txt"
+  "ef-compiled-list list $work/list-compiled.txt"
+)
+run() { # <name> <script> <arg> <seconds>
+  if [[ $2 == get ]]; then
+    BENCH_GET_PREFIX=$3 wrk -t 2 -c 32 -d "${4}s" -s "$bench_dir/wrk/get.lua" "http://127.0.0.1:$port" -- "p$RANDOM" 10000
+  else
+    wrk -t 2 -c 32 -d "${4}s" -s "$bench_dir/wrk/list.lua" "http://127.0.0.1:$port" -- "p$RANDOM" 10000 "$3"
+  fi
+}
+for v in "${variants[@]}"; do
+  read -r name script arg <<<"$v"
+  [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port$( [[ $script == get ]] && echo "${arg}1" || head -n 1 "$arg")")" == 200 ]] \
+    || { echo "probe: $name does not answer 200" >&2; exit 1; }
+  run "$name" "$script" "$arg" 3 >/dev/null
+done
+: >"$work/probe.jsonl"
+for ((round = 1; round <= rounds; round++)); do
+  for v in "${variants[@]}"; do
+    read -r name script arg <<<"$v"
+    before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+    line=$(run "$name" "$script" "$arg" "$seconds" | sed -n 's/^BENCH_JSON //p')
+    after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+    echo "{\"name\":\"$name\",\"round\":$round,\"cpu_ticks\":$((after - before)),\"wrk\":$line}" >>"$work/probe.jsonl"
+  done
+done
+python3 - "$work/probe.jsonl" "$(getconf CLK_TCK)" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+hz = int(sys.argv[2])
+names = list(dict.fromkeys(r["name"] for r in rows))
+print("| variant | req/s | p50 ms | server CPU ms / request | errors |")
+print("|---|---:|---:|---:|---:|")
+for n in names:
+    rs = [r for r in rows if r["name"] == n]
+    req = sum(r["wrk"]["requests"] for r in rs)
+    sec = sum(r["wrk"]["duration_s"] for r in rs)
+    cpu = sum(r["cpu_ticks"] for r in rs) / hz
+    p50 = sorted(r["wrk"]["latency_ms"]["p50"] for r in rs)[len(rs) // 2]
+    err = sum(r["wrk"]["non2xx"] + sum(r["wrk"]["errors"].values()) for r in rs)
+    print(f"| {n} | {req / sec:,.0f} | {p50:.2f} | {1000 * cpu / req:.3f} | {err} |")
+PY
