@@ -4,10 +4,11 @@
 #
 #   bash bench/run.sh [--duration 12] [--rounds 3] [--warmup 3] [--connections 32] [--threads 2] [--coldstart-runs 7]
 #                     [--scenarios get,list,post,put] [--env NAME=VALUE]... [--baseline-env NAME=VALUE]...
-#                     [--label NAME] [--no-build]
+#                     [--label NAME] [--no-build] [--api-r2r]
 #
 # --env sets an environment variable for the API server only (its cold start included): that is how the runtime knobs
 # of docs/performance.md were tried. The baseline keeps its defaults unless --baseline-env says otherwise.
+# --api-r2r runs the API from a ReadyToRun publish (bench/results/publish-r2r) instead of the plain Release build.
 # Writes bench/results/latest.json (and bench/results/<label>.json with --label) and prints a table.
 set -euo pipefail
 
@@ -23,6 +24,7 @@ coldstart_runs=7
 scenarios=get,list,post,put
 label=
 build=1
+api_r2r=0
 users=10000
 page_size=20
 api_port=${BENCH_API_PORT:-5180}
@@ -46,6 +48,7 @@ while [[ $# -gt 0 ]]; do
     --baseline-env) [[ "$2" == *=* ]] || die "--baseline-env takes NAME=VALUE"; baseline_env+=("$2"); shift 2 ;;
     --label) label=$2; shift 2 ;;
     --no-build) build=0; shift ;;
+    --api-r2r) api_r2r=1; shift ;;
     -h|--help) usage 0 ;;
     *) echo "bench: unknown argument $1" >&2; usage ;;
   esac
@@ -77,6 +80,7 @@ done
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
+loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)
 results="$bench_dir/results"
 run_id=$(date -u +%Y%m%dT%H%M%SZ)
 work="$results/runs/$run_id"
@@ -113,6 +117,13 @@ if (( build )); then
     dotnet build "$repo/$project" -c Release --nologo -v q -clp:ErrorsOnly >"$work/build.log" 2>&1 \
       || { cat "$work/build.log" >&2; die "build of $project failed"; }
   done
+fi
+if (( api_r2r )); then
+  step "publish the API with ReadyToRun"
+  api_bin="$results/publish-r2r"
+  api_dll="$api_bin/UserFunctions.DevServer.dll"
+  dotnet publish "$repo/UserFunctions.DevServer" -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
+    -o "$api_bin" --nologo -v q -clp:ErrorsOnly >"$work/publish.log" 2>&1 || { cat "$work/publish.log" >&2; die "ReadyToRun publish failed"; }
 fi
 for dll in "$api_dll" "$baseline_dll" "$tool_dll"; do
   [[ -f "$dll" ]] || die "$dll is missing; run without --no-build"
@@ -283,9 +294,9 @@ git_dirty=$(git -C "$repo" status --porcelain -- UserFunctions.Core UserFunction
 python3 "$bench_dir/report.py" \
   --load "$work/load.jsonl" --quiet "$work/quiet.jsonl" --api-cold "$(IFS=,; echo "${api_cold[*]}")" --baseline-cold "$(IFS=,; echo "${baseline_cold[*]}")" \
   --api-hwm "$api_hwm" --baseline-hwm "$baseline_hwm" \
-  --meta "$(printf '{"run_id":"%s","git":"%s","core_or_devserver_uncommitted_files":%s,"duration_s":%s,"rounds":%s,"warmup_s":%s,"threads":%s,"connections":%s,"users":%s,"cores":%s,"api_env":"%s","baseline_env":"%s","label":"%s"}' \
+  --meta "$(printf '{"run_id":"%s","git":"%s","core_or_devserver_uncommitted_files":%s,"duration_s":%s,"rounds":%s,"warmup_s":%s,"threads":%s,"connections":%s,"users":%s,"cores":%s,"api_env":"%s","baseline_env":"%s","label":"%s","api_r2r":%s,"loadavg_at_start":"%s"}' \
       "$run_id" "$git_rev" "$git_dirty" "$duration" "$rounds" "$warmup" "$threads" "$connections" "$users" "$(nproc)" \
-      "${api_env[*]-}" "${baseline_env[*]-}" "$label")" \
+      "${api_env[*]-}" "${baseline_env[*]-}" "$label" "$( ((api_r2r)) && echo true || echo false)" "$loadavg_start")" \
   --out "$work/result.json"
 cp "$work/result.json" "$results/latest.json"
 [[ -n "$label" ]] && cp "$work/result.json" "$results/$label.json"
