@@ -58,7 +58,9 @@ public static class DataServiceCollectionExtensions
     }
 
     internal static DbContextOptionsBuilder UseSqlite(DbContextOptionsBuilder options, DatabaseSettings settings) =>
-        QuietFailedCommands(options.UseSqlite(settings.ConnectionString, sqlite => sqlite.CommandTimeout(settings.CommandTimeoutSeconds)));
+        QuietFailedCommands(options
+            .UseSqlite(settings.ConnectionString, sqlite => sqlite.CommandTimeout(settings.CommandTimeoutSeconds))
+            .AddInterceptors(new SqliteConnectionTuning(settings.CommandTimeoutSeconds * 1000)));
 
     internal static DbContextOptionsBuilder UseSqlServer(DbContextOptionsBuilder options, DatabaseSettings settings) =>
         QuietFailedCommands(options.UseSqlServer(settings.ConnectionString, sql => sql

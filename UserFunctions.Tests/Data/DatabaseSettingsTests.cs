@@ -111,6 +111,35 @@ public class DatabaseSettingsTests
         }
     }
 
+    [Fact]
+    public async Task SqliteConnectionsWaitForTheWriteLockInsideSqliteAndUseNormalSyncWithWal()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"users-{Guid.NewGuid():N}.db");
+        try
+        {
+            await using var services = new ServiceCollection()
+                .AddUsersData(Configuration(new() { ["ConnectionStrings:Users"] = $"Data Source={path}", ["Database:CommandTimeoutSeconds"] = "7" }))
+                .BuildServiceProvider();
+            await using var scope = services.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<UsersDbContext>();
+
+            await db.Database.OpenConnectionAsync();
+            await using var command = db.Database.GetDbConnection().CreateCommand();
+            command.CommandText = "PRAGMA busy_timeout;";
+            var busyTimeout = (long)(await command.ExecuteScalarAsync())!;
+            command.CommandText = "PRAGMA synchronous;";
+            var synchronous = (long)(await command.ExecuteScalarAsync())!;
+
+            Assert.Equal(7000, busyTimeout);
+            Assert.Equal(1, synchronous); // NORMAL
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            File.Delete(path);
+        }
+    }
+
     private static IConfiguration Configuration(Dictionary<string, string?> values) =>
         new ConfigurationBuilder().AddInMemoryCollection(values).Build();
 }
