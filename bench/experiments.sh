@@ -30,7 +30,7 @@ for name in "${order[@]}"; do
   first=0
   echo "=== $name: $knob" >&2
   # shellcheck disable=SC2086 # the knob is a list of arguments
-  bash "$bench_dir/run.sh" "${short[@]}" "${build[@]}" --label "exp-$name" $knob
+  bash "$bench_dir/run.sh" "${short[@]}" "${build[@]}" --label "exp-$name" $knob || echo "=== $name FAILED" >&2
 done
 
 python3 - "$bench_dir/results" "${order[@]}" <<'PY'
@@ -38,7 +38,11 @@ import json, sys
 results, names = sys.argv[1], sys.argv[2:]
 lines = ["| experiment | get | list | post | put | CPU ms/req get (API) | cold start ms (API / baseline) | peak RSS MB | noisy |",
          "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+import os
 for name in names:
+    if not os.path.exists(f"{results}/exp-{name}.json"):
+        lines.append(f"| {name} | failed | | | | | | | |")
+        continue
     r = json.load(open(f"{results}/exp-{name}.json"))
     sc = r["scenarios"]
     lines.append(f"| {name} | " + " | ".join(f"{sc[s]['ratio']:.2f}" if s in sc else "" for s in ("get", "list", "post", "put"))

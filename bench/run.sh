@@ -271,13 +271,13 @@ baseline_hwm=$(status_kb "$baseline_pid" VmHWM)
 cleanup
 pids=()
 
-coldstart() { # <target> <port> <database>: one cold start; prints the milliseconds
+coldstart() { # <target> <port> <database>: one cold start; prints the milliseconds (the tool's last line: the server's own output comes first)
   local target=$1 port=$2 database=$3 bin dll
   if [[ "$target" == api ]]; then bin=$api_bin dll=$api_dll; else bin=$baseline_bin dll=$baseline_dll; fi
   local -a env_args
   mapfile -t env_args < <(server_env "$target" "$database")
   env "${env_args[@]}" dotnet "$tool_dll" coldstart 1 "http://127.0.0.1:$port/api/users/1" "$bin" \
-    dotnet "$dll" --urls "http://127.0.0.1:$port" 2>>"$work/coldstart.log" | python3 -c 'import json, sys; print(json.load(sys.stdin)["median_ms"])'
+    dotnet "$dll" --urls "http://127.0.0.1:$port" 2>>"$work/coldstart.log" | tail -n 1 | python3 -c 'import json, sys; print(json.load(sys.stdin)["median_ms"])'
 }
 step "cold start: process start to the first 200 from GET /api/users/1, $coldstart_runs runs each, alternating"
 wait_quiet >/dev/null
