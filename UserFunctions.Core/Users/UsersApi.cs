@@ -25,6 +25,18 @@ public static partial class UsersApi
             .Select(u => new VersionedUser(new UserResponse(u.Id, u.Username, u.Email, u.CreatedAt, u.UpdatedAt), u.Version))
             .FirstOrDefault());
 
+    // EF specializes the SQL for each null/non-null combination of the filters, so every variant is a plain
+    // `WHERE Id > @after [AND NormalizedUsername = @u] [AND NormalizedEmail = @e]` served by the primary key or an index.
+    private static readonly Func<UsersDbContext, int, string?, string?, int, IAsyncEnumerable<UserResponse>> ListPage =
+        EF.CompileAsyncQuery((UsersDbContext db, int afterId, string? normalizedUsername, string? normalizedEmail, int take) => db.Users
+            .AsNoTracking()
+            .Where(u => u.Id > afterId
+                && (normalizedUsername == null || u.NormalizedUsername == normalizedUsername)
+                && (normalizedEmail == null || u.NormalizedEmail == normalizedEmail))
+            .OrderBy(u => u.Id)
+            .Take(take)
+            .Select(u => new UserResponse(u.Id, u.Username, u.Email, u.CreatedAt, u.UpdatedAt)));
+
     public static async Task<IResult> CreateUser(HttpRequest request, UsersDbContext db, TimeProvider clock)
     {
         try
@@ -73,25 +85,17 @@ public static partial class UsersApi
             var username = SingleQueryValue(request, "username");
             var email = SingleQueryValue(request, "email");
 
-            var query = db.Users.AsNoTracking().Where(u => u.Id > afterId);
-            if (username is not null)
-            {
-                var normalized = User.Normalize(username.Trim());
-                query = query.Where(u => u.NormalizedUsername == normalized);
-            }
-
-            if (email is not null)
-            {
-                var normalized = User.Normalize(email.Trim());
-                query = query.Where(u => u.NormalizedEmail == normalized);
-            }
-
             // One extra row tells whether another page exists without a COUNT.
-            var items = await query
-                .OrderBy(u => u.Id)
-                .Take(limit + 1)
-                .Select(u => new UserResponse(u.Id, u.Username, u.Email, u.CreatedAt, u.UpdatedAt))
-                .ToListAsync(request.HttpContext.RequestAborted);
+            var items = new List<UserResponse>(limit + 1);
+            await foreach (var user in ListPage(
+                db,
+                afterId,
+                username is null ? null : User.Normalize(username.Trim()),
+                email is null ? null : User.Normalize(email.Trim()),
+                limit + 1).WithCancellation(request.HttpContext.RequestAborted))
+            {
+                items.Add(user);
+            }
 
             string? next = null;
             if (items.Count > limit)
