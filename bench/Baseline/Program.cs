@@ -4,7 +4,8 @@ using Microsoft.Data.Sqlite;
 
 // The baseline the benchmark compares the API with: the same routes and JSON shapes, served by a minimal Kestrel app
 // over raw Microsoft.Data.Sqlite. One pooled connection and one command per request; no EF Core, no validation, no
-// problem bodies beyond a bare status code. It is a yardstick, not a second implementation of the API.
+// problem bodies beyond a bare status code. It is a yardstick, not a second implementation of the API. Its connections get
+// the same SQLite settings as the API's (busy_timeout, synchronous = NORMAL), so writes compare like with like.
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, BaselineJsonContext.Default));
 var connectionString = builder.Configuration.GetConnectionString("Users") ?? "Data Source=users.db";
@@ -21,8 +22,7 @@ api.MapGet("/users/{id}", async (string id, HttpContext context) =>
         return Results.NotFound();
     }
 
-    await using var connection = new SqliteConnection(connectionString);
-    await connection.OpenAsync(context.RequestAborted);
+    await using var connection = await OpenAsync(connectionString, context.RequestAborted);
     await using var command = connection.CreateCommand();
     command.CommandText = "SELECT Id, Username, Email, CreatedAt, UpdatedAt, Version FROM Users WHERE Id = $id";
     command.Parameters.AddWithValue("$id", userId);
@@ -42,8 +42,7 @@ api.MapGet("/users", async (HttpContext context) =>
     var limit = int.TryParse(context.Request.Query["limit"], NumberStyles.None, CultureInfo.InvariantCulture, out var l) ? l : 20;
     var after = int.TryParse(context.Request.Query["after"], NumberStyles.None, CultureInfo.InvariantCulture, out var a) ? a : 0;
 
-    await using var connection = new SqliteConnection(connectionString);
-    await connection.OpenAsync(context.RequestAborted);
+    await using var connection = await OpenAsync(connectionString, context.RequestAborted);
     await using var command = connection.CreateCommand();
     command.CommandText = "SELECT Id, Username, Email, CreatedAt, UpdatedAt FROM Users WHERE Id > $after ORDER BY Id LIMIT $take";
     command.Parameters.AddWithValue("$after", after);
@@ -71,8 +70,7 @@ api.MapPost("/users", async (UserRequest body, HttpContext context) =>
 {
     var now = DateTime.UtcNow;
     var version = Guid.NewGuid();
-    await using var connection = new SqliteConnection(connectionString);
-    await connection.OpenAsync(context.RequestAborted);
+    await using var connection = await OpenAsync(connectionString, context.RequestAborted);
     await using var command = connection.CreateCommand();
     command.CommandText = """
         INSERT INTO Users (Username, Email, NormalizedUsername, NormalizedEmail, CreatedAt, UpdatedAt, Version)
@@ -100,8 +98,7 @@ api.MapPut("/users/{id}", async (string id, UserRequest body, HttpContext contex
 
     var now = DateTime.UtcNow;
     var version = Guid.NewGuid();
-    await using var connection = new SqliteConnection(connectionString);
-    await connection.OpenAsync(context.RequestAborted);
+    await using var connection = await OpenAsync(connectionString, context.RequestAborted);
     await using var command = connection.CreateCommand();
     command.CommandText = """
         UPDATE Users SET Username = $username, Email = $email, NormalizedUsername = $normalizedUsername,
@@ -128,6 +125,23 @@ api.MapPut("/users/{id}", async (string id, UserRequest body, HttpContext contex
 
 await app.RunAsync();
 
+// The same per-connection settings as the API's SQLite connections (Core's SqliteConnectionTuning), applied once per
+// native connection, so that both servers write with the same durability and lock waiting.
+static async Task<SqliteConnection> OpenAsync(string connectionString, CancellationToken cancellationToken)
+{
+    var connection = new SqliteConnection(connectionString);
+    await connection.OpenAsync(cancellationToken);
+    if (!Tuned.Connections.TryGetValue(connection.Handle!, out _))
+    {
+        await using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL;";
+        await pragma.ExecuteNonQueryAsync(cancellationToken);
+        Tuned.Connections.AddOrUpdate(connection.Handle!, Tuned.Connections);
+    }
+
+    return connection;
+}
+
 static UserDto ReadUser(SqliteDataReader reader) => new(
     reader.GetInt32(0),
     reader.GetString(1),
@@ -142,6 +156,11 @@ static DateTime ParseUtc(string text) =>
 static string VersionText(Guid version) => version.ToString("D").ToUpperInvariant();
 
 static string ETag(Guid version) => $"\"{version:N}\"";
+
+internal static class Tuned
+{
+    public static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> Connections = [];
+}
 
 internal sealed record UserDto(int Id, string Username, string Email, DateTime CreatedAt, DateTime UpdatedAt);
 
