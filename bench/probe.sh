@@ -45,6 +45,7 @@ variants=(
   "core-get get /api/users/"
   "ef-compiled-get get /probe/ef-compiled/"
   "ef-linq-get get /probe/ef-linq/"
+  "ef-connection-raw-get get /probe/ef-connection-raw/"
   "ado-get get /probe/ado/"
   "core-list list $work/list-api.txt"
   "ef-compiled-list list $work/list-compiled.txt"

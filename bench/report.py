@@ -50,6 +50,8 @@ def main():
     parser.add_argument("--baseline-cold", required=True)
     parser.add_argument("--api-hwm", type=int, required=True)
     parser.add_argument("--baseline-hwm", type=int, required=True)
+    parser.add_argument("--api-rss-parts", required=True)
+    parser.add_argument("--baseline-rss-parts", required=True)
     parser.add_argument("--meta", required=True)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
@@ -88,6 +90,7 @@ def main():
     api_mb = round(args.api_hwm / 1024, 1)
     result["memory"] = {"api_peak_rss_mb": api_mb, "baseline_peak_rss_mb": round(args.baseline_hwm / 1024, 1),
                         "source": "VmHWM of /proc/<pid>/status after all load scenarios",
+                        "api_at_end": json.loads(args.api_rss_parts), "baseline_at_end": json.loads(args.baseline_rss_parts),
                         "target_mb": PEAK_RSS_TARGET_MB, "pass": api_mb <= PEAK_RSS_TARGET_MB}
     result["checks"].append({"name": f"peak RSS <= {PEAK_RSS_TARGET_MB} MB", "value": api_mb, "pass": result["memory"]["pass"]})
     result["valid"] = valid
@@ -128,6 +131,9 @@ def main():
         f" ({result['scenarios'][s]['cpu_efficiency_ratio']:.2f})" for s in scenarios))
     print("cold start runs ms, API: " + ", ".join(f"{x:.0f}" for x in api_cold["runs_ms"])
           + "; baseline: " + ", ".join(f"{x:.0f}" for x in baseline_cold["runs_ms"]))
+    ae, be = mem["api_at_end"], mem["baseline_at_end"]
+    print(f"resident set at the end, anonymous + file-backed MB: API {ae['rss_anon_kb'] / 1024:.0f} + {ae['rss_file_kb'] / 1024:.0f}, "
+          f"baseline {be['rss_anon_kb'] / 1024:.0f} + {be['rss_file_kb'] / 1024:.0f}")
     print("other processes' CPU while measuring, % of the machine, API / baseline: " + ", ".join(
         f"{s} {result['scenarios'][s]['api']['foreign_cpu_pct']} / {result['scenarios'][s]['baseline']['foreign_cpu_pct']}" for s in scenarios))
     if noisy:

@@ -268,6 +268,10 @@ done
 
 api_hwm=$(status_kb "$api_pid" VmHWM)
 baseline_hwm=$(status_kb "$baseline_pid" VmHWM)
+# What the resident set is made of at the end: anonymous (GC heap, JIT code, native allocations) vs file-backed (dlls).
+rss_parts() { printf '{"rss_kb":%s,"rss_anon_kb":%s,"rss_file_kb":%s}' "$(status_kb "$1" VmRSS)" "$(status_kb "$1" RssAnon)" "$(status_kb "$1" RssFile)"; }
+api_rss_parts=$(rss_parts "$api_pid")
+baseline_rss_parts=$(rss_parts "$baseline_pid")
 cleanup
 pids=()
 
@@ -293,7 +297,7 @@ git_rev=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
 git_dirty=$(git -C "$repo" status --porcelain -- UserFunctions.Core UserFunctions.DevServer 2>/dev/null | wc -l)
 python3 "$bench_dir/report.py" \
   --load "$work/load.jsonl" --quiet "$work/quiet.jsonl" --api-cold "$(IFS=,; echo "${api_cold[*]}")" --baseline-cold "$(IFS=,; echo "${baseline_cold[*]}")" \
-  --api-hwm "$api_hwm" --baseline-hwm "$baseline_hwm" \
+  --api-hwm "$api_hwm" --baseline-hwm "$baseline_hwm" --api-rss-parts "$api_rss_parts" --baseline-rss-parts "$baseline_rss_parts" \
   --meta "$(printf '{"run_id":"%s","git":"%s","core_or_devserver_uncommitted_files":%s,"duration_s":%s,"rounds":%s,"warmup_s":%s,"threads":%s,"connections":%s,"users":%s,"cores":%s,"api_env":"%s","baseline_env":"%s","label":"%s","api_r2r":%s,"loadavg_at_start":"%s"}' \
       "$run_id" "$git_rev" "$git_dirty" "$duration" "$rounds" "$warmup" "$threads" "$connections" "$users" "$(nproc)" \
       "${api_env[*]-}" "${baseline_env[*]-}" "$label" "$( ((api_r2r)) && echo true || echo false)" "$loadavg_start")" \

@@ -20,6 +20,7 @@ namespace UserFunctions.Bench.Tool;
 /// <item><c>/probe/ado/{id}</c>: raw Microsoft.Data.Sqlite, like bench/Baseline.</item>
 /// <item><c>/probe/ef-compiled/{id}</c>: Core's pooled context and a compiled query of the same shape as Core's, nothing else.</item>
 /// <item><c>/probe/ef-linq/{id}</c>: the same query, not compiled.</item>
+/// <item><c>/probe/ef-connection-raw/{id}</c>: Core's pooled context and EF's connection, but a plain command and reader.</item>
 /// <item><c>/probe/ef-list-compiled</c>: Core's list query (first page, 21 rows), compiled.</item>
 /// </list>
 /// </summary>
@@ -89,6 +90,37 @@ internal static class Probe
             && await FindById(db, userId, context.RequestAborted) is { } found
                 ? Found(context, found)
                 : Results.NotFound());
+
+        // EF's pooled context and its open connection (EF registers its SQLite functions on every open), then a plain command.
+        app.MapGet("/probe/ef-connection-raw/{id}", async (string id, HttpContext context, UsersDbContext db) =>
+        {
+            if (!int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var userId))
+            {
+                return Results.NotFound();
+            }
+
+            await db.Database.OpenConnectionAsync(context.RequestAborted);
+            try
+            {
+                await using var command = db.Database.GetDbConnection().CreateCommand();
+                command.CommandText = "SELECT Id, Username, Email, CreatedAt, UpdatedAt, Version FROM Users WHERE Id = $id";
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = "$id";
+                parameter.Value = userId;
+                command.Parameters.Add(parameter);
+                await using var reader = await command.ExecuteReaderAsync(context.RequestAborted);
+                return await reader.ReadAsync(context.RequestAborted)
+                    ? Found(context, new ProbeUser(
+                        reader.GetInt32(0), reader.GetString(1), reader.GetString(2),
+                        DateTime.SpecifyKind(reader.GetDateTime(3), DateTimeKind.Utc), DateTime.SpecifyKind(reader.GetDateTime(4), DateTimeKind.Utc),
+                        Guid.Parse(reader.GetString(5))))
+                    : Results.NotFound();
+            }
+            finally
+            {
+                await db.Database.CloseConnectionAsync();
+            }
+        });
 
         app.MapGet("/probe/ef-linq/{id}", async (string id, HttpContext context, UsersDbContext db) =>
             int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var userId)
