@@ -46,6 +46,7 @@ variants=(
   "ef-compiled-get get /probe/ef-compiled/"
   "ef-linq-get get /probe/ef-linq/"
   "ef-connection-raw-get get /probe/ef-connection-raw/"
+  "ado-with-context-get get /probe/ado-with-context/"
   "ado-get get /probe/ado/"
   "core-list list $work/list-api.txt"
   "ef-compiled-list list $work/list-compiled.txt"

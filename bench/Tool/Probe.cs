@@ -18,6 +18,7 @@ namespace UserFunctions.Bench.Tool;
 /// <list type="bullet">
 /// <item><c>/api/...</c>: Core itself (<c>AddUsersApi</c>, <c>MapUsersApi</c>), without the dev server's exception and status-code middleware.</item>
 /// <item><c>/probe/ado/{id}</c>: raw Microsoft.Data.Sqlite, like bench/Baseline.</item>
+/// <item><c>/probe/ado-with-context/{id}</c>: the same, in a handler that also leases Core's pooled context.</item>
 /// <item><c>/probe/ef-compiled/{id}</c>: Core's pooled context and a compiled query of the same shape as Core's, nothing else.</item>
 /// <item><c>/probe/ef-linq/{id}</c>: the same query, not compiled.</item>
 /// <item><c>/probe/ef-connection-raw/{id}</c>: Core's pooled context and EF's connection, but a plain command and reader.</item>
@@ -60,30 +61,10 @@ internal static class Probe
         var app = builder.Build();
         app.MapUsersApi();
 
-        app.MapGet("/probe/ado/{id}", async (string id, HttpContext context) =>
-        {
-            if (!int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var userId))
-            {
-                return Results.NotFound();
-            }
+        app.MapGet("/probe/ado/{id}", (string id, HttpContext context) => AdoAsync(connectionString, id, context));
 
-            await using var connection = new SqliteConnection(connectionString);
-            await connection.OpenAsync(context.RequestAborted);
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT Id, Username, Email, CreatedAt, UpdatedAt, Version FROM Users WHERE Id = $id";
-            command.Parameters.AddWithValue("$id", userId);
-            await using var reader = await command.ExecuteReaderAsync(context.RequestAborted);
-            if (!await reader.ReadAsync(context.RequestAborted))
-            {
-                return Results.NotFound();
-            }
-
-            var user = new UserResponse(
-                reader.GetInt32(0), reader.GetString(1), reader.GetString(2),
-                DateTime.SpecifyKind(reader.GetDateTime(3), DateTimeKind.Utc), DateTime.SpecifyKind(reader.GetDateTime(4), DateTimeKind.Utc));
-            context.Response.Headers.ETag = $"\"{Guid.Parse(reader.GetString(5)):N}\"";
-            return TypedResults.Ok(user);
-        });
+        // Raw ADO.NET as above, but the handler also leases Core's pooled context from DI (and never uses it).
+        app.MapGet("/probe/ado-with-context/{id}", (string id, HttpContext context, UsersDbContext db) => AdoAsync(connectionString, id, context));
 
         app.MapGet("/probe/ef-compiled/{id}", async (string id, HttpContext context, UsersDbContext db) =>
             int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var userId)
@@ -144,6 +125,31 @@ internal static class Probe
 
         await app.RunAsync();
         return 0;
+    }
+
+    private static async Task<IResult> AdoAsync(string connectionString, string id, HttpContext context)
+    {
+        if (!int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var userId))
+        {
+            return Results.NotFound();
+        }
+
+        await using var connection = new SqliteConnection(connectionString);
+        await connection.OpenAsync(context.RequestAborted);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT Id, Username, Email, CreatedAt, UpdatedAt, Version FROM Users WHERE Id = $id";
+        command.Parameters.AddWithValue("$id", userId);
+        await using var reader = await command.ExecuteReaderAsync(context.RequestAborted);
+        if (!await reader.ReadAsync(context.RequestAborted))
+        {
+            return Results.NotFound();
+        }
+
+        var user = new UserResponse(
+            reader.GetInt32(0), reader.GetString(1), reader.GetString(2),
+            DateTime.SpecifyKind(reader.GetDateTime(3), DateTimeKind.Utc), DateTime.SpecifyKind(reader.GetDateTime(4), DateTimeKind.Utc));
+        context.Response.Headers.ETag = $"\"{Guid.Parse(reader.GetString(5)):N}\"";
+        return TypedResults.Ok(user);
     }
 
     private static Ok<UserResponse> Found(HttpContext context, ProbeUser found)
