@@ -36,7 +36,7 @@ done
 python3 - "$bench_dir/results" "${order[@]}" <<'PY'
 import json, sys
 results, names = sys.argv[1], sys.argv[2:]
-lines = ["| experiment | get | list | post | put | CPU ms/req get (API) | cold start ms (API / baseline) | peak RSS MB | noisy |",
+lines = ["| experiment | get | list | post | put | server CPU ms/req get / list (API) | cold start ms API / baseline (ratio) | peak RSS MB API | noisy scenarios |",
          "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
 import os
 for name in names:
@@ -44,11 +44,11 @@ for name in names:
         lines.append(f"| {name} | failed | | | | | | | |")
         continue
     r = json.load(open(f"{results}/exp-{name}.json"))
-    sc = r["scenarios"]
+    sc, cs = r["scenarios"], r["cold_start"]
     lines.append(f"| {name} | " + " | ".join(f"{sc[s]['ratio']:.2f}" if s in sc else "" for s in ("get", "list", "post", "put"))
-                 + f" | {sc['get']['api']['server_cpu_ms_per_request']:.3f}"
-                 + f" | {r['cold_start']['api']['median_ms']:.0f} / {r['cold_start']['baseline']['median_ms']:.0f}"
-                 + f" | {r['memory']['api_peak_rss_mb']:.0f} | {'yes' if r['noisy'] else ''} |")
+                 + f" | {sc['get']['api']['server_cpu_ms_per_request']:.3f} / {sc['list']['api']['server_cpu_ms_per_request']:.3f}"
+                 + f" | {cs['api']['median_ms']:.0f} / {cs['baseline']['median_ms']:.0f} ({cs['api']['median_ms'] / cs['baseline']['median_ms']:.2f})"
+                 + f" | {r['memory']['api_peak_rss_mb']:.0f} | {', '.join(n.split(' ')[0] for n in r['noisy'])} |")
 open(f"{results}/experiments.md", "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY

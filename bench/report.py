@@ -102,7 +102,7 @@ def main():
         f.write("\n")
 
     m = result["meta"]
-    print(f"\nbench {m['run_id']} (git {m['git']}), {m['cores']} cores, wrk {m['threads']} threads x {m['connections']} connections, "
+    print(f"\nbench {m['run_id']} (git {m['git']}, code {m['code_git']}, API built {m['api_dll_built']}), {m['cores']} cores, wrk {m['threads']} threads x {m['connections']} connections, "
           f"{m['warmup_s']} s warm-up + {m['rounds']} x {m['duration_s'] // m['rounds']} s per scenario and server"
           + (f", API env: {m['api_env']}" if m["api_env"] else "") + (f", baseline env: {m['baseline_env']}" if m["baseline_env"] else ""))
     print()

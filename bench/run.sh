@@ -294,12 +294,15 @@ for ((i = 0; i < coldstart_runs; i++)); do
 done
 
 git_rev=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
+# The last commit that changed what was measured (HEAD may only have moved docs), and when the measured dll was built.
+code_rev=$(git -C "$repo" log -1 --format=%h -- UserFunctions.Core UserFunctions.DevServer bench Directory.Build.props Directory.Packages.props 2>/dev/null || echo unknown)
+api_built=$(date -u -r "$api_dll" +%Y-%m-%dT%H:%M:%SZ)
 git_dirty=$(git -C "$repo" status --porcelain -- UserFunctions.Core UserFunctions.DevServer 2>/dev/null | wc -l)
 python3 "$bench_dir/report.py" \
   --load "$work/load.jsonl" --quiet "$work/quiet.jsonl" --api-cold "$(IFS=,; echo "${api_cold[*]}")" --baseline-cold "$(IFS=,; echo "${baseline_cold[*]}")" \
   --api-hwm "$api_hwm" --baseline-hwm "$baseline_hwm" --api-rss-parts "$api_rss_parts" --baseline-rss-parts "$baseline_rss_parts" \
-  --meta "$(printf '{"run_id":"%s","git":"%s","core_or_devserver_uncommitted_files":%s,"duration_s":%s,"rounds":%s,"warmup_s":%s,"threads":%s,"connections":%s,"users":%s,"cores":%s,"api_env":"%s","baseline_env":"%s","label":"%s","api_r2r":%s,"loadavg_at_start":"%s"}' \
-      "$run_id" "$git_rev" "$git_dirty" "$duration" "$rounds" "$warmup" "$threads" "$connections" "$users" "$(nproc)" \
+  --meta "$(printf '{"run_id":"%s","git":"%s","code_git":"%s","api_dll_built":"%s","core_or_devserver_uncommitted_files":%s,"duration_s":%s,"rounds":%s,"warmup_s":%s,"threads":%s,"connections":%s,"users":%s,"cores":%s,"api_env":"%s","baseline_env":"%s","label":"%s","api_r2r":%s,"loadavg_at_start":"%s"}' \
+      "$run_id" "$git_rev" "$code_rev" "$api_built" "$git_dirty" "$duration" "$rounds" "$warmup" "$threads" "$connections" "$users" "$(nproc)" \
       "${api_env[*]-}" "${baseline_env[*]-}" "$label" "$( ((api_r2r)) && echo true || echo false)" "$loadavg_start")" \
   --out "$work/result.json"
 cp "$work/result.json" "$results/latest.json"
