@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Splits the API's cost of a read into layers: one process (the bench tool's "probe" server) serves the same read as
+# Splits the API's cost of a read (and of a PUT) into layers: one process (the bench tool's "probe" server) serves the same read as
 # Core's handler, as a plain endpoint over Core's pooled context with a compiled query, with a LINQ query, and over raw
 # Microsoft.Data.Sqlite. Each is driven by wrk in alternating rounds; the table gives requests/s and server CPU per
 # request (the robust number on a shared machine). See docs/performance.md.
@@ -50,18 +50,27 @@ variants=(
   "ado-get get /probe/ado/"
   "core-list list $work/list-api.txt"
   "ef-compiled-list list $work/list-compiled.txt"
+  "core-put put /api/users/"
+  "execute-update-put put /probe/put-execute-update/"
 )
 run() { # <name> <script> <arg> <seconds>
   if [[ $2 == get ]]; then
     BENCH_GET_PREFIX=$3 wrk -t 2 -c 32 -d "${4}s" -s "$bench_dir/wrk/get.lua" "http://127.0.0.1:$port" -- "p$RANDOM" 10000
+  elif [[ $2 == put ]]; then
+    BENCH_PUT_PREFIX=$3 wrk -t 2 -c 32 -d "${4}s" -s "$bench_dir/wrk/put.lua" "http://127.0.0.1:$port" -- "p$RANDOM$RANDOM" 10000
   else
     wrk -t 2 -c 32 -d "${4}s" -s "$bench_dir/wrk/list.lua" "http://127.0.0.1:$port" -- "p$RANDOM" 10000 "$3"
   fi
 }
 for v in "${variants[@]}"; do
   read -r name script arg <<<"$v"
-  [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port$( [[ $script == get ]] && echo "${arg}1" || head -n 1 "$arg")")" == 200 ]] \
-    || { echo "probe: $name does not answer 200" >&2; exit 1; }
+  if [[ $script == put ]]; then
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/json' \
+      --data "{\"username\":\"probe-$name\",\"email\":\"probe-$name@bench.example\"}" "http://127.0.0.1:$port${arg}3")
+  else
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port$( [[ $script == get ]] && echo "${arg}1" || head -n 1 "$arg")")
+  fi
+  [[ "$code" == 200 ]] || { echo "probe: $name answered $code, not 200" >&2; exit 1; }
   run "$name" "$script" "$arg" 3 >/dev/null
 done
 : >"$work/probe.jsonl"

@@ -23,6 +23,7 @@ namespace UserFunctions.Bench.Tool;
 /// <item><c>/probe/ef-linq/{id}</c>: the same query, not compiled.</item>
 /// <item><c>/probe/ef-connection-raw/{id}</c>: Core's pooled context and EF's connection, but a plain command and reader.</item>
 /// <item><c>/probe/ef-list-compiled</c>: Core's list query (first page, 21 rows), compiled.</item>
+/// <item><c>PUT /probe/put-execute-update/{id}</c>: PUT without If-Match as a compiled read plus one guarded ExecuteUpdate.</item>
 /// </list>
 /// </summary>
 internal static class Probe
@@ -32,6 +33,13 @@ internal static class Probe
             .AsNoTracking()
             .Where(u => u.Id == id)
             .Select(u => new ProbeUser(u.Id, u.Username, u.Email, u.CreatedAt, u.UpdatedAt, u.Version))
+            .FirstOrDefault());
+
+    private static readonly Func<UsersDbContext, int, CancellationToken, Task<CurrentVersion?>> FindVersion =
+        EF.CompileAsyncQuery((UsersDbContext db, int id, CancellationToken _) => db.Users
+            .AsNoTracking()
+            .Where(u => u.Id == id)
+            .Select(u => new CurrentVersion(u.Version, u.CreatedAt))
             .FirstOrDefault());
 
     private static readonly Func<UsersDbContext, int, int, IAsyncEnumerable<UserResponse>> ListPage =
@@ -123,6 +131,52 @@ internal static class Probe
             return TypedResults.Ok(new UserPage(items, "/api/users?limit=20&cursor=" + PageCursor.Encode(items[^1].Id)));
         });
 
+        // PUT without If-Match as a compiled no-tracking read of (Version, CreatedAt) plus one UPDATE guarded by that
+        // version (ExecuteUpdate): the same rules as Core's load-then-SaveChanges, without tracking.
+        app.MapPut("/probe/put-execute-update/{id}", async (string id, UserRequest body, HttpContext context, UsersDbContext db, TimeProvider clock) =>
+        {
+            if (!int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var userId))
+            {
+                return Results.NotFound();
+            }
+
+            if (!UserValidation.TryValidate(body.Username, body.Email, out var input, out var errors))
+            {
+                return Results.ValidationProblem(errors);
+            }
+
+            for (var attempt = 1; attempt <= 3; attempt++)
+            {
+                if (await FindVersion(db, userId, context.RequestAborted) is not { } current)
+                {
+                    return Results.NotFound();
+                }
+
+                var now = clock.GetUtcNow().UtcDateTime;
+                var version = Guid.NewGuid();
+                var normalizedUsername = User.Normalize(input.Username);
+                var normalizedEmail = User.Normalize(input.Email);
+                var updated = await db.Users
+                    .Where(u => u.Id == userId && u.Version == current.Version)
+                    .ExecuteUpdateAsync(
+                        setters => setters
+                            .SetProperty(u => u.Username, input.Username)
+                            .SetProperty(u => u.NormalizedUsername, normalizedUsername)
+                            .SetProperty(u => u.Email, input.Email)
+                            .SetProperty(u => u.NormalizedEmail, normalizedEmail)
+                            .SetProperty(u => u.UpdatedAt, now)
+                            .SetProperty(u => u.Version, version),
+                        context.RequestAborted);
+                if (updated == 1)
+                {
+                    context.Response.Headers.ETag = $"\"{version:N}\"";
+                    return TypedResults.Ok(new UserResponse(userId, input.Username, input.Email, current.CreatedAt, now));
+                }
+            }
+
+            return Results.Conflict();
+        });
+
         await app.RunAsync();
         return 0;
     }
@@ -159,9 +213,12 @@ internal static class Probe
     }
 }
 
+internal sealed record CurrentVersion(Guid Version, DateTime CreatedAt);
+
 internal sealed record ProbeUser(int Id, string Username, string Email, DateTime CreatedAt, DateTime UpdatedAt, Guid Version);
 
 [JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(UserResponse))]
 [JsonSerializable(typeof(UserPage))]
+[JsonSerializable(typeof(UserRequest))]
 internal sealed partial class ProbeJsonContext : JsonSerializerContext;
