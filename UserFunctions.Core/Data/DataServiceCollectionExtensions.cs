@@ -6,6 +6,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using UserFunctions.Core.Data.CompiledModels.Sqlite;
+using UserFunctions.Core.Data.CompiledModels.SqlServer;
 
 namespace UserFunctions.Core.Data;
 
@@ -14,6 +16,9 @@ public static class DataServiceCollectionExtensions
     /// <summary>
     /// Registers a pooled <see cref="UsersDbContext"/> on the provider that configuration names, and on SQLite a start-up
     /// step that applies pending migrations. Throws at start-up, naming the setting, when the settings are wrong.
+    /// The contexts use EF's compiled models (Data/CompiledModels), so start-up skips model building; after a model change run
+    /// <c>dotnet ef dbcontext optimize --project UserFunctions.Core --context SqliteUsersDbContext --output-dir Data/CompiledModels/Sqlite --namespace UserFunctions.Core.Data.CompiledModels.Sqlite</c>
+    /// and the same for <c>SqlServerUsersDbContext</c> (a test fails until you do).
     /// </summary>
     public static IServiceCollection AddUsersData(this IServiceCollection services, IConfiguration configuration)
     {
@@ -24,7 +29,8 @@ public static class DataServiceCollectionExtensions
         switch (settings.Provider)
         {
             case DatabaseProvider.Sqlite:
-                services.AddDbContextPool<UsersDbContext, SqliteUsersDbContext>(options => UseSqlite(options, settings));
+                services.AddDbContextPool<UsersDbContext, SqliteUsersDbContext>(options =>
+                    UseSqlite(options, settings).UseModel(SqliteUsersDbContextModel.Instance));
                 if (settings.MigrateOnStartup)
                 {
                     services.AddHostedService<SqliteMigrationService>();
@@ -42,7 +48,7 @@ public static class DataServiceCollectionExtensions
 
                 services.AddDbContextPool<UsersDbContext, SqlServerUsersDbContext>((provider, options) =>
                 {
-                    UseSqlServer(options, settings);
+                    UseSqlServer(options, settings).UseModel(SqlServerUsersDbContextModel.Instance);
                     if (settings.UsesAccessToken)
                     {
                         options.AddInterceptors(provider.GetRequiredService<SqlAccessTokenInterceptor>());
