@@ -25,6 +25,10 @@ public static partial class UsersApi
             .Select(u => new VersionedUser(new UserResponse(u.Id, u.Username, u.Email, u.CreatedAt, u.UpdatedAt), u.Version))
             .FirstOrDefault());
 
+    // Tracked: PUT and PATCH change this instance and save it with its version as the concurrency token.
+    private static readonly Func<UsersDbContext, int, CancellationToken, Task<User?>> FindForUpdate =
+        EF.CompileAsyncQuery((UsersDbContext db, int id, CancellationToken _) => db.Users.FirstOrDefault(u => u.Id == id));
+
     // EF specializes the SQL for each null/non-null combination of the filters, so every variant is a plain
     // `WHERE Id > @after [AND NormalizedUsername = @u] [AND NormalizedEmail = @e]` served by the primary key or an index.
     private static readonly Func<UsersDbContext, int, string?, string?, int, IAsyncEnumerable<UserResponse>> ListPage =
@@ -248,7 +252,7 @@ public static partial class UsersApi
         var cancellationToken = request.HttpContext.RequestAborted;
         for (var attempt = 1; ; attempt++)
         {
-            var user = await db.Users.FirstOrDefaultAsync(u => u.Id == userId, cancellationToken);
+            var user = await FindForUpdate(db, userId, cancellationToken);
             if (user is null)
             {
                 return ApiProblems.UserNotFound();
