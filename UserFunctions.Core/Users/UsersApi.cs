@@ -86,8 +86,8 @@ public static partial class UsersApi
                 return ApiProblems.Validation("cursor", "cursor is not valid; use the 'next' link of a previous page.");
             }
 
-            var username = SingleQueryValue(request, "username");
-            var email = SingleQueryValue(request, "email");
+            var username = LastQueryValue(request, "username");
+            var email = LastQueryValue(request, "email");
 
             // One extra row tells whether another page exists without a COUNT.
             var items = new List<UserResponse>(limit + 1);
@@ -327,7 +327,7 @@ public static partial class UsersApi
             && limit is >= 1 and <= MaxPageSize;
     }
 
-    private static string? SingleQueryValue(HttpRequest request, string name) =>
+    private static string? LastQueryValue(HttpRequest request, string name) =>
         request.Query.TryGetValue(name, out var values) ? values[^1] : null;
 
     private static string CollectionPath(HttpRequest request) => (request.PathBase + request.Path).Value!.TrimEnd('/');
