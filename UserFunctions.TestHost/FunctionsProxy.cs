@@ -1,0 +1,185 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Primitives;
+using UserFunctions.TestHost.Rpc;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace UserFunctions.TestHost;
+
+/// <summary>
+/// The host's HTTP front for ASP.NET Core integration: picks the function by route and method, checks the function key,
+/// forwards the request to the worker's HTTP server with an <c>x-ms-invocation-id</c>, sends the matching InvocationRequest,
+/// and answers once both are done. A client that goes away gets its invocation cancelled.
+/// </summary>
+internal sealed partial class FunctionsProxy(
+    FunctionsTestHostOptions options, string routePrefix, WorkerReady worker, WorkerChannel channel,
+    IHttpForwarder forwarder, ILogger logger) : IDisposable
+{
+    private const string InvocationIdHeader = "x-ms-invocation-id";
+    private static readonly HttpTransformer AddInvocationId = new InvocationIdTransformer();
+
+    private readonly HttpMessageInvoker _toWorker = new(new SocketsHttpHandler
+    {
+        UseProxy = false,
+        AllowAutoRedirect = false,
+        AutomaticDecompression = System.Net.DecompressionMethods.None,
+        UseCookies = false,
+        ConnectTimeout = TimeSpan.FromSeconds(15),
+    });
+
+    private readonly string _destination = worker.HttpUri.ToString();
+    private readonly byte[]? _functionKey = options.FunctionKey is null ? null : Encoding.UTF8.GetBytes(options.FunctionKey);
+
+    public ConcurrentQueue<CompletedInvocation> Completed { get; } = new();
+
+    public void Dispose() => _toWorker.Dispose();
+
+    public static WebApplication Build(FunctionsTestHostOptions options, string routePrefix, WorkerReady worker, WorkerChannel channel, ILogger logger)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls(options.Urls);
+        builder.Services.AddHttpForwarder();
+        builder.Services.AddSingleton(services => new FunctionsProxy(
+            options, routePrefix, worker, channel, services.GetRequiredService<IHttpForwarder>(), logger));
+        var app = builder.Build();
+        var proxy = app.Services.GetRequiredService<FunctionsProxy>();
+        app.Run(proxy.HandleAsync);
+        return app;
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var routeValues = new RouteValueDictionary();
+        var function = request.Path.StartsWithSegments("/" + routePrefix, out var below)
+            ? worker.Functions.FirstOrDefault(f => f.Accepts(request.Method) && MatchesRoute(f, below, routeValues))
+            : null;
+        if (function is null)
+        {
+            // As the host: no function for this route and method is a bare 404.
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        if (!function.IsAnonymous && _functionKey is not null && !HasFunctionKey(request))
+        {
+            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+            return;
+        }
+
+        // The worker pairs the request with its invocation by this header, so a client must not choose it.
+        if (request.Headers.ContainsKey(InvocationIdHeader))
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return;
+        }
+
+        var invocationId = Guid.NewGuid().ToString();
+        context.Items[InvocationIdHeader] = invocationId;
+        var invocation = channel.InvokeAsync(NewInvocation(invocationId, function, routeValues, request));
+        var cancelSent = false;
+        await using (context.RequestAborted.Register(() =>
+        {
+            cancelSent = true;
+            channel.Cancel(invocationId);
+        }))
+        {
+            var error = await forwarder.SendAsync(context, _destination, _toWorker, ForwarderRequestConfig.Empty, AddInvocationId);
+            if (error != ForwarderError.None && !context.RequestAborted.IsCancellationRequested)
+            {
+                LogForwardFailed(logger, function.Name, error);
+            }
+
+            Completed.Enqueue(new CompletedInvocation(invocationId, function.Name, await OutcomeAsync(invocation, function), cancelSent));
+        }
+    }
+
+    private static bool MatchesRoute(HttpFunction function, PathString below, RouteValueDictionary values)
+    {
+        values.Clear();
+        return function.TryMatch(below, values);
+    }
+
+    private bool HasFunctionKey(HttpRequest request)
+    {
+        StringValues key = request.Headers["x-functions-key"];
+        if (StringValues.IsNullOrEmpty(key))
+        {
+            key = request.Query["code"];
+        }
+
+        return key.Count == 1 && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(key.ToString()), _functionKey);
+    }
+
+    private async Task<string> OutcomeAsync(Task<InvocationResponse> invocation, HttpFunction function)
+    {
+        try
+        {
+            var response = await invocation.WaitAsync(TimeSpan.FromSeconds(30));
+            var status = response.Result?.Status ?? StatusResult.Types.Status.Failure;
+            if (status == StatusResult.Types.Status.Failure)
+            {
+                LogInvocationFailed(logger, function.Name, response.Result?.Exception?.Message ?? "");
+            }
+
+            return status.ToString();
+        }
+        catch (Exception exception) when (exception is TimeoutException or WorkerFailedException)
+        {
+            LogInvocationFailed(logger, function.Name, exception.Message);
+            return "NoResponse";
+        }
+    }
+
+    private static InvocationRequest NewInvocation(string invocationId, HttpFunction function, RouteValueDictionary routeValues, HttpRequest request)
+    {
+        var invocation = new InvocationRequest
+        {
+            InvocationId = invocationId,
+            FunctionId = function.FunctionId,
+            // The request travels over HTTP; the trigger's value is an empty placeholder.
+            InputData = { new ParameterBinding { Name = function.TriggerName, Data = new TypedData { Http = new RpcHttp() } } },
+            TraceContext = new RpcTraceContext { TraceParent = Activity.Current?.Id ?? NewTraceParent() },
+        };
+
+        // The worker binds route parameters such as `string id` from here, not from the URL.
+        var query = request.Query.ToDictionary(q => q.Key, q => q.Value.ToString(), StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, value) in query)
+        {
+            invocation.TriggerMetadata[name] = new TypedData { String = value };
+        }
+
+        foreach (var (name, value) in routeValues)
+        {
+            invocation.TriggerMetadata[name] = new TypedData { String = Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "" };
+        }
+
+        invocation.TriggerMetadata["Query"] = new TypedData { Json = JsonSerializer.Serialize(query) };
+        invocation.TriggerMetadata["Headers"] = new TypedData
+        {
+            Json = JsonSerializer.Serialize(request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase)),
+        };
+        return invocation;
+    }
+
+    private static string NewTraceParent() => $"00-{ActivityTraceId.CreateRandom()}-{ActivitySpanId.CreateRandom()}-00";
+
+    private sealed class InvocationIdTransformer : HttpTransformer
+    {
+        public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
+        {
+            await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
+            proxyRequest.Headers.TryAddWithoutValidation(InvocationIdHeader, (string)httpContext.Items[InvocationIdHeader]!);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Forwarding to function {Function} failed: {Error}")]
+    private static partial void LogForwardFailed(ILogger logger, string function, ForwarderError error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Function {Function} failed: {Error}")]
+    private static partial void LogInvocationFailed(ILogger logger, string function, string error);
+}

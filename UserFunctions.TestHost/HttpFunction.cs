@@ -1,0 +1,84 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Routing.Template;
+using UserFunctions.TestHost.Rpc;
+
+namespace UserFunctions.TestHost;
+
+/// <summary>An HTTP-triggered function as the host routes it: its trigger binding's route, methods and auth level.</summary>
+public sealed record HttpFunction(string Name, string FunctionId, string TriggerName, string Route, IReadOnlySet<string> Methods, string AuthLevel)
+{
+    private TemplateMatcher Matcher { get; } = new(TemplateParser.Parse(Route), []);
+
+    public bool IsAnonymous => string.Equals(AuthLevel, "anonymous", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Matches a path below the route prefix; fills <paramref name="values"/> with the route values.</summary>
+    public bool TryMatch(PathString pathBelowPrefix, RouteValueDictionary values) => Matcher.TryMatch(pathBelowPrefix, values);
+
+    public bool Accepts(string method) => Methods.Count == 0 || Methods.Contains(method);
+
+    /// <summary>The HTTP function described by a function's metadata, or null for functions of other triggers.</summary>
+    internal static HttpFunction? From(RpcFunctionMetadata metadata)
+    {
+        foreach (var rawBinding in metadata.RawBindings)
+        {
+            using var binding = JsonDocument.Parse(rawBinding);
+            var root = binding.RootElement;
+            if (!string.Equals(Text(root, "type"), "httpTrigger", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            var methods = root.TryGetProperty("methods", out var list) && list.ValueKind == JsonValueKind.Array
+                ? list.EnumerateArray().Select(m => m.GetString()!.ToUpperInvariant()).ToHashSet(StringComparer.Ordinal)
+                : [];
+            return new HttpFunction(
+                metadata.Name,
+                metadata.FunctionId,
+                Text(root, "name") ?? "req",
+                Text(root, "route") ?? metadata.Name,
+                methods,
+                Text(root, "authLevel") ?? "function");
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Reads <c>functions.metadata</c>, the build's description of the functions, when the worker asks the host to index
+    /// them itself (<c>use_default_metadata_indexing</c>).
+    /// </summary>
+    internal static IEnumerable<RpcFunctionMetadata> ReadMetadataFile(string appDirectory)
+    {
+        var path = Path.Combine(appDirectory, "functions.metadata");
+        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        foreach (var function in document.RootElement.EnumerateArray())
+        {
+            var metadata = new RpcFunctionMetadata
+            {
+                Name = Text(function, "name") ?? throw new InvalidOperationException($"A function in {path} has no name."),
+                FunctionId = Guid.NewGuid().ToString(),
+                Directory = appDirectory,
+                ScriptFile = Path.Combine(appDirectory, Text(function, "scriptFile") ?? ""),
+                EntryPoint = Text(function, "entryPoint") ?? "",
+                Language = Text(function, "language") ?? "dotnet-isolated",
+            };
+            foreach (var binding in function.GetProperty("bindings").EnumerateArray())
+            {
+                metadata.RawBindings.Add(binding.GetRawText());
+                metadata.Bindings[Text(binding, "name") ?? ""] = new BindingInfo
+                {
+                    Type = Text(binding, "type") ?? "",
+                    Direction = Enum.TryParse<BindingInfo.Types.Direction>(Text(binding, "direction"), ignoreCase: true, out var direction)
+                        ? direction
+                        : BindingInfo.Types.Direction.In,
+                };
+            }
+
+            yield return metadata;
+        }
+    }
+
+    private static string? Text(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+}
