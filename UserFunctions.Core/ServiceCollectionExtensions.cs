@@ -18,6 +18,7 @@ public static class ServiceCollectionExtensions
     {
         services.AddUsersData(configuration);
         services.AddProblemDetails();
+        services.AddExceptionHandler<ApiExceptionHandler>();
         services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
         return services;
     }

@@ -21,14 +21,14 @@ internal sealed partial class FunctionsProxy(
     private const string InvocationIdHeader = "x-ms-invocation-id";
     private static readonly HttpTransformer AddInvocationId = new InvocationIdTransformer();
 
-    private readonly HttpMessageInvoker _toWorker = new(new SocketsHttpHandler
+    private readonly HttpMessageInvoker _toWorker = new(new RetryConnectHandler(new SocketsHttpHandler
     {
         UseProxy = false,
         AllowAutoRedirect = false,
         AutomaticDecompression = System.Net.DecompressionMethods.None,
         UseCookies = false,
         ConnectTimeout = TimeSpan.FromSeconds(15),
-    });
+    }));
 
     private readonly string _destination = worker.HttpUri.ToString();
     private readonly byte[]? _functionKey = options.FunctionKey is null ? null : Encoding.UTF8.GetBytes(options.FunctionKey);
@@ -167,6 +167,30 @@ internal sealed partial class FunctionsProxy(
     }
 
     private static string NewTraceParent() => $"00-{ActivityTraceId.CreateRandom()}-{ActivitySpanId.CreateRandom()}-00";
+
+    /// <summary>
+    /// The worker reports its HTTP address before its server listens, so the first requests after start-up can find
+    /// nobody there; like the host, retry a request that could not connect (it has sent nothing yet).
+    /// </summary>
+    private sealed class RetryConnectHandler(HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        private const int MaxAttempts = 10;
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    return await base.SendAsync(request, cancellationToken);
+                }
+                catch (HttpRequestException exception) when (exception.HttpRequestError == HttpRequestError.ConnectionError && attempt < MaxAttempts)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), cancellationToken);
+                }
+            }
+        }
+    }
 
     private sealed class InvocationIdTransformer : HttpTransformer
     {

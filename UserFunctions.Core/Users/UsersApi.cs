@@ -10,8 +10,8 @@ namespace UserFunctions.Core.Users;
 
 /// <summary>
 /// The users operations of shared/API.md. Each handler takes ASP.NET Core types and returns an <see cref="IResult"/>, so the
-/// Functions app and any ASP.NET Core host run exactly this code. Handlers map their own failures (through
-/// <see cref="ApiProblems.ForException"/>) because the Functions host runs no ASP.NET Core exception middleware.
+/// Functions app and any ASP.NET Core host run exactly this code. Database failures propagate: each host maps them to
+/// problems in one place (<see cref="ApiExceptionHandler"/>, and the Functions app's worker middleware).
 /// </summary>
 public static partial class UsersApi
 {
@@ -43,201 +43,159 @@ public static partial class UsersApi
 
     public static async Task<IResult> CreateUser(HttpRequest request, UsersDbContext db, TimeProvider clock)
     {
-        try
+        var (body, problem) = await JsonBody.ReadAsync(request, ApiJsonContext.Default.UserRequest);
+        if (problem is not null)
         {
-            var (body, problem) = await JsonBody.ReadAsync(request, ApiJsonContext.Default.UserRequest);
-            if (problem is not null)
-            {
-                return problem;
-            }
-
-            if (!UserValidation.TryValidate(body!.Username, body.Email, out var input, out var errors))
-            {
-                return ApiProblems.Validation(errors);
-            }
-
-            var user = User.Create(input.Username, input.Email, clock.GetUtcNow().UtcDateTime);
-            db.Users.Add(user);
-            await db.SaveChangesAsync(request.HttpContext.RequestAborted);
-
-            var logger = ApiProblems.Logger(request.HttpContext);
-            LogCreated(logger, user.Id);
-            ETags.Set(request.HttpContext.Response, user.Version);
-            return TypedResults.Created($"{CollectionPath(request)}/{user.Id}", user.ToResponse());
+            return problem;
         }
-        catch (Exception exception) when (ApiProblems.IsMappable(exception, request.HttpContext))
+
+        if (!UserValidation.TryValidate(body!.Username, body.Email, out var input, out var errors))
         {
-            return ApiProblems.ForException(exception, request.HttpContext);
+            return ApiProblems.Validation(errors);
         }
+
+        var user = User.Create(input.Username, input.Email, clock.GetUtcNow().UtcDateTime);
+        db.Users.Add(user);
+        await db.SaveChangesAsync(request.HttpContext.RequestAborted);
+
+        var logger = ApiProblems.Logger(request.HttpContext);
+        LogCreated(logger, user.Id);
+        ETags.Set(request.HttpContext.Response, user.Version);
+        return TypedResults.Created($"{CollectionPath(request)}/{user.Id}", user.ToResponse());
     }
 
     public static async Task<IResult> ListUsers(HttpRequest request, UsersDbContext db)
     {
-        try
+        if (!TryReadLimit(request, out var limit))
         {
-            if (!TryReadLimit(request, out var limit))
-            {
-                return ApiProblems.Validation("limit", $"limit must be a whole number from 1 to {MaxPageSize}.");
-            }
-
-            var afterId = 0;
-            if (request.Query.TryGetValue("cursor", out var cursor) && (cursor.Count != 1 || !PageCursor.TryDecode(cursor, out afterId)))
-            {
-                return ApiProblems.Validation("cursor", "cursor is not valid; use the 'next' link of a previous page.");
-            }
-
-            var username = LastQueryValue(request, "username");
-            var email = LastQueryValue(request, "email");
-
-            // One extra row tells whether another page exists without a COUNT.
-            var items = new List<UserResponse>(limit + 1);
-            await foreach (var user in ListPage(
-                db,
-                afterId,
-                username is null ? null : User.Normalize(username.Trim()),
-                email is null ? null : User.Normalize(email.Trim()),
-                limit + 1).WithCancellation(request.HttpContext.RequestAborted))
-            {
-                items.Add(user);
-            }
-
-            string? next = null;
-            if (items.Count > limit)
-            {
-                items.RemoveAt(limit);
-                next = NextPageLink(request, limit, username, email, items[^1].Id);
-            }
-
-            return TypedResults.Ok(new UserPage(items, next));
+            return ApiProblems.Validation("limit", $"limit must be a whole number from 1 to {MaxPageSize}.");
         }
-        catch (Exception exception) when (ApiProblems.IsMappable(exception, request.HttpContext))
+
+        var afterId = 0;
+        if (request.Query.TryGetValue("cursor", out var cursor) && (cursor.Count != 1 || !PageCursor.TryDecode(cursor, out afterId)))
         {
-            return ApiProblems.ForException(exception, request.HttpContext);
+            return ApiProblems.Validation("cursor", "cursor is not valid; use the 'next' link of a previous page.");
         }
+
+        var username = LastQueryValue(request, "username");
+        var email = LastQueryValue(request, "email");
+
+        // One extra row tells whether another page exists without a COUNT.
+        var items = new List<UserResponse>(limit + 1);
+        await foreach (var user in ListPage(
+            db,
+            afterId,
+            username is null ? null : User.Normalize(username.Trim()),
+            email is null ? null : User.Normalize(email.Trim()),
+            limit + 1).WithCancellation(request.HttpContext.RequestAborted))
+        {
+            items.Add(user);
+        }
+
+        string? next = null;
+        if (items.Count > limit)
+        {
+            items.RemoveAt(limit);
+            next = NextPageLink(request, limit, username, email, items[^1].Id);
+        }
+
+        return TypedResults.Ok(new UserPage(items, next));
     }
 
     public static async Task<IResult> GetUser(string id, HttpRequest request, UsersDbContext db)
     {
-        try
+        if (!TryParseId(id, out var userId)
+            || await FindById(db, userId, request.HttpContext.RequestAborted) is not { } found)
         {
-            if (!TryParseId(id, out var userId)
-                || await FindById(db, userId, request.HttpContext.RequestAborted) is not { } found)
-            {
-                return ApiProblems.UserNotFound();
-            }
+            return ApiProblems.UserNotFound();
+        }
 
-            ETags.Set(request.HttpContext.Response, found.Version);
-            return ETags.IfNoneMatchHits(request, found.Version)
-                ? TypedResults.StatusCode(StatusCodes.Status304NotModified)
-                : TypedResults.Ok(found.User);
-        }
-        catch (Exception exception) when (ApiProblems.IsMappable(exception, request.HttpContext))
-        {
-            return ApiProblems.ForException(exception, request.HttpContext);
-        }
+        ETags.Set(request.HttpContext.Response, found.Version);
+        return ETags.IfNoneMatchHits(request, found.Version)
+            ? TypedResults.StatusCode(StatusCodes.Status304NotModified)
+            : TypedResults.Ok(found.User);
     }
 
     public static async Task<IResult> ReplaceUser(string id, HttpRequest request, UsersDbContext db, TimeProvider clock)
     {
-        try
+        var (body, problem) = await JsonBody.ReadAsync(request, ApiJsonContext.Default.UserRequest);
+        if (problem is not null)
         {
-            var (body, problem) = await JsonBody.ReadAsync(request, ApiJsonContext.Default.UserRequest);
-            if (problem is not null)
-            {
-                return problem;
-            }
-
-            if (!TryParseId(id, out var userId))
-            {
-                return ApiProblems.UserNotFound();
-            }
-
-            if (!UserValidation.TryValidate(body!.Username, body.Email, out var input, out var errors))
-            {
-                return ApiProblems.Validation(errors);
-            }
-
-            return await UpdateAsync(request, db, clock, userId, _ => input);
+            return problem;
         }
-        catch (Exception exception) when (ApiProblems.IsMappable(exception, request.HttpContext))
+
+        if (!TryParseId(id, out var userId))
         {
-            return ApiProblems.ForException(exception, request.HttpContext);
+            return ApiProblems.UserNotFound();
         }
+
+        if (!UserValidation.TryValidate(body!.Username, body.Email, out var input, out var errors))
+        {
+            return ApiProblems.Validation(errors);
+        }
+
+        return await UpdateAsync(request, db, clock, userId, _ => input);
     }
 
     public static async Task<IResult> PatchUser(string id, HttpRequest request, UsersDbContext db, TimeProvider clock)
     {
-        try
+        var (patch, problem) = await JsonBody.ReadAsync(request, ApiJsonContext.Default.UserPatchRequest, allowMergePatch: true);
+        if (problem is not null)
         {
-            var (patch, problem) = await JsonBody.ReadAsync(request, ApiJsonContext.Default.UserPatchRequest, allowMergePatch: true);
-            if (problem is not null)
-            {
-                return problem;
-            }
-
-            if (NullsForRequiredFields(patch!) is { Count: > 0 } nullErrors)
-            {
-                return ApiProblems.Validation(nullErrors);
-            }
-
-            if (!TryParseId(id, out var userId))
-            {
-                return ApiProblems.UserNotFound();
-            }
-
-            return await UpdateAsync(request, db, clock, userId, current =>
-                UserValidation.TryValidate(
-                    patch!.HasUsername ? patch.Username : current.Username,
-                    patch.HasEmail ? patch.Email : current.Email,
-                    out var merged,
-                    out var errors)
-                    ? merged
-                    : errors);
+            return problem;
         }
-        catch (Exception exception) when (ApiProblems.IsMappable(exception, request.HttpContext))
+
+        if (NullsForRequiredFields(patch!) is { Count: > 0 } nullErrors)
         {
-            return ApiProblems.ForException(exception, request.HttpContext);
+            return ApiProblems.Validation(nullErrors);
         }
+
+        if (!TryParseId(id, out var userId))
+        {
+            return ApiProblems.UserNotFound();
+        }
+
+        return await UpdateAsync(request, db, clock, userId, current =>
+            UserValidation.TryValidate(
+                patch!.HasUsername ? patch.Username : current.Username,
+                patch.HasEmail ? patch.Email : current.Email,
+                out var merged,
+                out var errors)
+                ? merged
+                : errors);
     }
 
     public static async Task<IResult> DeleteUser(string id, HttpRequest request, UsersDbContext db)
     {
-        try
+        if (!TryParseId(id, out var userId))
         {
-            if (!TryParseId(id, out var userId))
+            return ApiProblems.UserNotFound();
+        }
+
+        var cancellationToken = request.HttpContext.RequestAborted;
+        if (ETags.HasIfMatch(request))
+        {
+            // Read, check, then delete only that version: a concurrent update in between deletes nothing.
+            var version = await db.Users.Where(u => u.Id == userId).Select(u => (Guid?)u.Version).FirstOrDefaultAsync(cancellationToken);
+            if (version is null)
             {
                 return ApiProblems.UserNotFound();
             }
 
-            var cancellationToken = request.HttpContext.RequestAborted;
-            if (ETags.HasIfMatch(request))
+            if (!ETags.IfMatchAllows(request, version.Value)
+                || await db.Users.Where(u => u.Id == userId && u.Version == version.Value).ExecuteDeleteAsync(cancellationToken) == 0)
             {
-                // Read, check, then delete only that version: a concurrent update in between deletes nothing.
-                var version = await db.Users.Where(u => u.Id == userId).Select(u => (Guid?)u.Version).FirstOrDefaultAsync(cancellationToken);
-                if (version is null)
-                {
-                    return ApiProblems.UserNotFound();
-                }
-
-                if (!ETags.IfMatchAllows(request, version.Value)
-                    || await db.Users.Where(u => u.Id == userId && u.Version == version.Value).ExecuteDeleteAsync(cancellationToken) == 0)
-                {
-                    return ApiProblems.PreconditionFailed();
-                }
+                return ApiProblems.PreconditionFailed();
             }
-            else if (await db.Users.Where(u => u.Id == userId).ExecuteDeleteAsync(cancellationToken) == 0)
-            {
-                return ApiProblems.UserNotFound();
-            }
-
-            var logger = ApiProblems.Logger(request.HttpContext);
-            LogDeleted(logger, userId);
-            return TypedResults.NoContent();
         }
-        catch (Exception exception) when (ApiProblems.IsMappable(exception, request.HttpContext))
+        else if (await db.Users.Where(u => u.Id == userId).ExecuteDeleteAsync(cancellationToken) == 0)
         {
-            return ApiProblems.ForException(exception, request.HttpContext);
+            return ApiProblems.UserNotFound();
         }
+
+        var logger = ApiProblems.Logger(request.HttpContext);
+        LogDeleted(logger, userId);
+        return TypedResults.NoContent();
     }
 
     /// <summary>

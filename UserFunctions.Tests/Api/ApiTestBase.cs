@@ -4,18 +4,19 @@ using System.Text.Json;
 
 namespace UserFunctions.Tests.Api;
 
-/// <summary>Each test gets its own server and database file.</summary>
-public abstract class ApiTestBase : IAsyncLifetime
+/// <summary>
+/// The HTTP tests, written once and run on every host: each test class is abstract and nests one sealed subclass per
+/// host (<c>OnDevServer</c>, <c>OnFunctions</c>), whose class fixture is that host. Each test starts with an empty table.
+/// </summary>
+public abstract class ApiTestBase(ApiHost host) : IAsyncLifetime
 {
-    protected ApiServer Server { get; private set; } = null!;
+    protected ApiHost Server { get; } = host;
 
     protected HttpClient Client => Server.Client;
 
-    protected virtual bool OpenExistingDatabaseOnly => false;
+    public Task InitializeAsync() => Server.Database.DeleteAllUsersAsync();
 
-    public async Task InitializeAsync() => Server = await ApiServer.StartAsync(OpenExistingDatabaseOnly);
-
-    public async Task DisposeAsync() => await Server.DisposeAsync();
+    public Task DisposeAsync() => Task.CompletedTask;
 
     /// <summary>Asserts an RFC 9457 problem with the status, and that it leaks no exception details.</summary>
     protected static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status)

@@ -2,8 +2,12 @@ using System.Net;
 
 namespace UserFunctions.Tests.Api;
 
-public sealed class CreateUserTests : ApiTestBase
+public abstract class CreateUserTests(ApiHost host) : ApiTestBase(host)
 {
+    public sealed class OnDevServer(DevServerOnSqlite host) : CreateUserTests(host), IClassFixture<DevServerOnSqlite>;
+
+    public sealed class OnFunctions(FunctionsOnSqlite host) : CreateUserTests(host), IClassFixture<FunctionsOnSqlite>;
+
     [Fact]
     public async Task PostingAValidUserReturns201WithLocationETagAndTheTrimmedUser()
     {
@@ -94,7 +98,7 @@ public sealed class CreateUserTests : ApiTestBase
     [Fact]
     public async Task MissingFieldsAreValidationErrorsKeyedByField()
     {
-        using var response = await Client.PostAsync("/api/users", ApiServer.Json("{}"));
+        using var response = await Client.PostAsync("/api/users", ApiHost.Json("{}"));
 
         var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
         var errors = problem.GetProperty("errors");

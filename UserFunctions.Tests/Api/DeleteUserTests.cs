@@ -3,8 +3,12 @@ using System.Net.Http.Headers;
 
 namespace UserFunctions.Tests.Api;
 
-public sealed class DeleteUserTests : ApiTestBase
+public abstract class DeleteUserTests(ApiHost host) : ApiTestBase(host)
 {
+    public sealed class OnDevServer(DevServerOnSqlite host) : DeleteUserTests(host), IClassFixture<DevServerOnSqlite>;
+
+    public sealed class OnFunctions(FunctionsOnSqlite host) : DeleteUserTests(host), IClassFixture<FunctionsOnSqlite>;
+
     [Fact]
     public async Task DeletingAUserIs204AndItIsGoneAfterwards()
     {
@@ -24,7 +28,7 @@ public sealed class DeleteUserTests : ApiTestBase
     public async Task DeleteWithAStaleIfMatchIs412AndKeepsTheUser()
     {
         using var created = await Server.CreateAsync("john_doe", "john@example.com");
-        using var update = await Client.PutAsync(created.Headers.Location, ApiServer.Json("{\"username\":\"jane_doe\",\"email\":\"jane@example.com\"}"));
+        using var update = await Client.PutAsync(created.Headers.Location, ApiHost.Json("{\"username\":\"jane_doe\",\"email\":\"jane@example.com\"}"));
 
         using var stale = await SendAsync(HttpMethod.Delete, created.Headers.Location!.OriginalString,
             configure: r => r.Headers.IfMatch.Add(EntityTagHeaderValue.Parse(ETagOf(created))));

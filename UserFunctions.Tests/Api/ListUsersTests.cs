@@ -4,8 +4,12 @@ using UserFunctions.Core.Users;
 
 namespace UserFunctions.Tests.Api;
 
-public sealed class ListUsersTests : ApiTestBase
+public abstract class ListUsersTests(ApiHost host) : ApiTestBase(host)
 {
+    public sealed class OnDevServer(DevServerOnSqlite host) : ListUsersTests(host), IClassFixture<DevServerOnSqlite>;
+
+    public sealed class OnFunctions(FunctionsOnSqlite host) : ListUsersTests(host), IClassFixture<FunctionsOnSqlite>;
+
     [Fact]
     public async Task WalkingEveryPageWithNextReturnsEachUserOnceInIdOrder()
     {

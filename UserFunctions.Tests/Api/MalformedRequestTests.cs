@@ -3,8 +3,12 @@ using System.Net.Http.Headers;
 
 namespace UserFunctions.Tests.Api;
 
-public sealed class MalformedRequestTests : ApiTestBase
+public abstract class MalformedRequestTests(ApiHost host) : ApiTestBase(host)
 {
+    public sealed class OnDevServer(DevServerOnSqlite host) : MalformedRequestTests(host), IClassFixture<DevServerOnSqlite>;
+
+    public sealed class OnFunctions(FunctionsOnSqlite host) : MalformedRequestTests(host), IClassFixture<FunctionsOnSqlite>;
+
     public static TheoryData<string, string, string, HttpStatusCode> BadBodies => new()
     {
         { "malformed JSON", "{\"username\": \"john_doe\",", "application/json", HttpStatusCode.BadRequest },

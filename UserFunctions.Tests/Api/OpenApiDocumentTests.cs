@@ -4,8 +4,12 @@ using UserFunctions.Core.Users;
 
 namespace UserFunctions.Tests.Api;
 
-public sealed class OpenApiDocumentTests : ApiTestBase
+public abstract class OpenApiDocumentTests(ApiHost host) : ApiTestBase(host)
 {
+    public sealed class OnDevServer(DevServerOnSqlite host) : OpenApiDocumentTests(host), IClassFixture<DevServerOnSqlite>;
+
+    public sealed class OnFunctions(FunctionsOnSqlite host) : OpenApiDocumentTests(host), IClassFixture<FunctionsOnSqlite>;
+
     // What shared/API.md says each operation can answer.
     private static readonly Dictionary<string, int[]> ContractStatuses = new()
     {

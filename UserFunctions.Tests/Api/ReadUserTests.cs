@@ -3,8 +3,12 @@ using System.Net.Http.Headers;
 
 namespace UserFunctions.Tests.Api;
 
-public sealed class ReadUserTests : ApiTestBase
+public abstract class ReadUserTests(ApiHost host) : ApiTestBase(host)
 {
+    public sealed class OnDevServer(DevServerOnSqlite host) : ReadUserTests(host), IClassFixture<DevServerOnSqlite>;
+
+    public sealed class OnFunctions(FunctionsOnSqlite host) : ReadUserTests(host), IClassFixture<FunctionsOnSqlite>;
+
     [Fact]
     public async Task GettingAUserReturnsItWithTheETagItWasCreatedWith()
     {
@@ -60,7 +64,7 @@ public sealed class ReadUserTests : ApiTestBase
             await AssertProblemAsync(response, HttpStatusCode.NotFound);
         }
 
-        using var put = await Client.PutAsync($"/api/users/{id}", ApiServer.Json("{\"username\":\"jane_doe\",\"email\":\"jane@example.com\"}"));
+        using var put = await Client.PutAsync($"/api/users/{id}", ApiHost.Json("{\"username\":\"jane_doe\",\"email\":\"jane@example.com\"}"));
         await AssertProblemAsync(put, HttpStatusCode.NotFound);
         Assert.Equal(1, await Server.CountUsersAsync());
     }

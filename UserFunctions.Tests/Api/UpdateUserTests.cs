@@ -3,8 +3,12 @@ using System.Net.Http.Headers;
 
 namespace UserFunctions.Tests.Api;
 
-public sealed class UpdateUserTests : ApiTestBase
+public abstract class UpdateUserTests(ApiHost host) : ApiTestBase(host)
 {
+    public sealed class OnDevServer(DevServerOnSqlite host) : UpdateUserTests(host), IClassFixture<DevServerOnSqlite>;
+
+    public sealed class OnFunctions(FunctionsOnSqlite host) : UpdateUserTests(host), IClassFixture<FunctionsOnSqlite>;
+
     private const string JaneJson = "{\"username\":\"jane_doe\",\"email\":\"jane@example.com\"}";
 
     [Fact]
@@ -13,7 +17,7 @@ public sealed class UpdateUserTests : ApiTestBase
         using var created = await Server.CreateAsync("john_doe", "john@example.com");
         var user = await ReadJsonAsync(created);
 
-        using var response = await Client.PutAsync(created.Headers.Location, ApiServer.Json("{\"username\":\" jane_doe \",\"email\":\"jane@example.com\"}"));
+        using var response = await Client.PutAsync(created.Headers.Location, ApiHost.Json("{\"username\":\" jane_doe \",\"email\":\"jane@example.com\"}"));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var replaced = await ReadJsonAsync(response);
@@ -30,10 +34,10 @@ public sealed class UpdateUserTests : ApiTestBase
     {
         using var created = await Server.CreateAsync("john_doe", "john@example.com");
         var url = created.Headers.Location!.OriginalString;
-        using var first = await SendAsync(HttpMethod.Put, url, ApiServer.Json(JaneJson), IfMatch(ETagOf(created)));
+        using var first = await SendAsync(HttpMethod.Put, url, ApiHost.Json(JaneJson), IfMatch(ETagOf(created)));
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
 
-        using var stale = await SendAsync(HttpMethod.Put, url, ApiServer.Json("{\"username\":\"stale\",\"email\":\"stale@example.com\"}"), IfMatch(ETagOf(created)));
+        using var stale = await SendAsync(HttpMethod.Put, url, ApiHost.Json("{\"username\":\"stale\",\"email\":\"stale@example.com\"}"), IfMatch(ETagOf(created)));
 
         await AssertProblemAsync(stale, HttpStatusCode.PreconditionFailed);
         using var current = await Client.GetAsync(url);
@@ -47,8 +51,8 @@ public sealed class UpdateUserTests : ApiTestBase
         using var created = await Server.CreateAsync("john_doe", "john@example.com");
         var url = created.Headers.Location!.OriginalString;
 
-        using var weak = await SendAsync(HttpMethod.Put, url, ApiServer.Json(JaneJson), r => r.Headers.TryAddWithoutValidation("If-Match", "W/" + ETagOf(created)));
-        using var garbage = await SendAsync(HttpMethod.Put, url, ApiServer.Json(JaneJson), r => r.Headers.TryAddWithoutValidation("If-Match", "not-an-etag"));
+        using var weak = await SendAsync(HttpMethod.Put, url, ApiHost.Json(JaneJson), r => r.Headers.TryAddWithoutValidation("If-Match", "W/" + ETagOf(created)));
+        using var garbage = await SendAsync(HttpMethod.Put, url, ApiHost.Json(JaneJson), r => r.Headers.TryAddWithoutValidation("If-Match", "not-an-etag"));
 
         await AssertProblemAsync(weak, HttpStatusCode.PreconditionFailed);
         await AssertProblemAsync(garbage, HttpStatusCode.PreconditionFailed);
@@ -59,7 +63,7 @@ public sealed class UpdateUserTests : ApiTestBase
     {
         using var created = await Server.CreateAsync("john_doe", "john@example.com");
 
-        using var response = await SendAsync(HttpMethod.Put, created.Headers.Location!.OriginalString, ApiServer.Json(JaneJson), r => r.Headers.IfMatch.Add(EntityTagHeaderValue.Any));
+        using var response = await SendAsync(HttpMethod.Put, created.Headers.Location!.OriginalString, ApiHost.Json(JaneJson), r => r.Headers.IfMatch.Add(EntityTagHeaderValue.Any));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
@@ -72,8 +76,8 @@ public sealed class UpdateUserTests : ApiTestBase
         var etag = ETagOf(created);
 
         var responses = await Task.WhenAll(
-            SendAsync(HttpMethod.Put, url, ApiServer.Json("{\"username\":\"first\",\"email\":\"first@example.com\"}"), IfMatch(etag)),
-            SendAsync(HttpMethod.Put, url, ApiServer.Json("{\"username\":\"second\",\"email\":\"second@example.com\"}"), IfMatch(etag)));
+            SendAsync(HttpMethod.Put, url, ApiHost.Json("{\"username\":\"first\",\"email\":\"first@example.com\"}"), IfMatch(etag)),
+            SendAsync(HttpMethod.Put, url, ApiHost.Json("{\"username\":\"second\",\"email\":\"second@example.com\"}"), IfMatch(etag)));
 
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.PreconditionFailed], responses.Select(r => r.StatusCode).Order());
         var winner = responses.Single(r => r.StatusCode == HttpStatusCode.OK);
@@ -91,7 +95,7 @@ public sealed class UpdateUserTests : ApiTestBase
         await Server.CreateUserAsync("jane_doe", "jane@example.com");
         using var created = await Server.CreateAsync("john_doe", "john@example.com");
 
-        using var response = await Client.PutAsync(created.Headers.Location, ApiServer.Json("{\"username\":\"JANE_DOE\",\"email\":\"john@example.com\"}"));
+        using var response = await Client.PutAsync(created.Headers.Location, ApiHost.Json("{\"username\":\"JANE_DOE\",\"email\":\"john@example.com\"}"));
 
         var problem = await AssertProblemAsync(response, HttpStatusCode.Conflict);
         Assert.True(problem.GetProperty("errors").TryGetProperty("username", out _));
@@ -104,7 +108,7 @@ public sealed class UpdateUserTests : ApiTestBase
     {
         using var created = await Server.CreateAsync("john_doe", "john@example.com");
 
-        using var response = await Client.PutAsync(created.Headers.Location, ApiServer.Json("{\"username\":\"John_Doe\",\"email\":\"JOHN@example.com\"}"));
+        using var response = await Client.PutAsync(created.Headers.Location, ApiHost.Json("{\"username\":\"John_Doe\",\"email\":\"JOHN@example.com\"}"));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("John_Doe", (await ReadJsonAsync(response)).GetProperty("username").GetString());
@@ -117,7 +121,7 @@ public sealed class UpdateUserTests : ApiTestBase
     {
         using var created = await Server.CreateAsync("john_doe", "john@example.com");
 
-        using var response = await Client.PatchAsync(created.Headers.Location, ApiServer.Json("{\"email\":\"new@example.com\"}", mediaType));
+        using var response = await Client.PatchAsync(created.Headers.Location, ApiHost.Json("{\"email\":\"new@example.com\"}", mediaType));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var patched = await ReadJsonAsync(response);
@@ -131,7 +135,7 @@ public sealed class UpdateUserTests : ApiTestBase
     {
         using var created = await Server.CreateAsync("john_doe", "john@example.com");
 
-        using var response = await Client.PatchAsync(created.Headers.Location, ApiServer.Json("{\"username\":null}", "application/merge-patch+json"));
+        using var response = await Client.PatchAsync(created.Headers.Location, ApiHost.Json("{\"username\":null}", "application/merge-patch+json"));
 
         var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("username", out _));
@@ -144,7 +148,7 @@ public sealed class UpdateUserTests : ApiTestBase
     {
         using var created = await Server.CreateAsync("john_doe", "john@example.com");
 
-        using var response = await Client.PatchAsync(created.Headers.Location, ApiServer.Json("{\"email\":\"not an email\"}", "application/merge-patch+json"));
+        using var response = await Client.PatchAsync(created.Headers.Location, ApiHost.Json("{\"email\":\"not an email\"}", "application/merge-patch+json"));
 
         var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("email", out _));
@@ -154,10 +158,10 @@ public sealed class UpdateUserTests : ApiTestBase
     public async Task PatchWithAStaleIfMatchIs412()
     {
         using var created = await Server.CreateAsync("john_doe", "john@example.com");
-        using var first = await Client.PatchAsync(created.Headers.Location, ApiServer.Json("{\"email\":\"first@example.com\"}"));
+        using var first = await Client.PatchAsync(created.Headers.Location, ApiHost.Json("{\"email\":\"first@example.com\"}"));
 
         using var stale = await SendAsync(HttpMethod.Patch, created.Headers.Location!.OriginalString,
-            ApiServer.Json("{\"email\":\"stale@example.com\"}", "application/merge-patch+json"), IfMatch(ETagOf(created)));
+            ApiHost.Json("{\"email\":\"stale@example.com\"}", "application/merge-patch+json"), IfMatch(ETagOf(created)));
 
         await AssertProblemAsync(stale, HttpStatusCode.PreconditionFailed);
     }
@@ -167,8 +171,8 @@ public sealed class UpdateUserTests : ApiTestBase
     {
         using var created = await Server.CreateAsync("john_doe", "john@example.com");
 
-        using var unknown = await Client.PatchAsync(created.Headers.Location, ApiServer.Json("{\"createdAt\":\"2020-01-01T00:00:00Z\"}", "application/merge-patch+json"));
-        using var jsonPatch = await Client.PatchAsync(created.Headers.Location, ApiServer.Json("[{\"op\":\"replace\",\"path\":\"/email\",\"value\":\"x@example.com\"}]", "application/json-patch+json"));
+        using var unknown = await Client.PatchAsync(created.Headers.Location, ApiHost.Json("{\"createdAt\":\"2020-01-01T00:00:00Z\"}", "application/merge-patch+json"));
+        using var jsonPatch = await Client.PatchAsync(created.Headers.Location, ApiHost.Json("[{\"op\":\"replace\",\"path\":\"/email\",\"value\":\"x@example.com\"}]", "application/json-patch+json"));
 
         await AssertProblemAsync(unknown, HttpStatusCode.BadRequest);
         await AssertProblemAsync(jsonPatch, HttpStatusCode.UnsupportedMediaType);

@@ -1,0 +1,27 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http;
+
+namespace UserFunctions.Core.Http;
+
+/// <summary>
+/// The one mapping from a failed request to its problem response (409, 412, 503 with Retry-After, or 500 with a traceId),
+/// for every host: ASP.NET Core's exception handler calls it on the dev server, a worker middleware in the Functions app.
+/// </summary>
+public sealed class ApiExceptionHandler : IExceptionHandler
+{
+    /// <summary>False for a request the client abandoned: there is nobody to answer, so the host deals with it.</summary>
+    public static bool Handles(Exception exception, HttpContext context) => ApiProblems.IsMappable(exception, context);
+
+    public static IResult ToProblem(Exception exception, HttpContext context) => ApiProblems.ForException(exception, context);
+
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (!Handles(exception, httpContext))
+        {
+            return false;
+        }
+
+        await ToProblem(exception, httpContext).ExecuteAsync(httpContext);
+        return true;
+    }
+}

@@ -1,0 +1,140 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Json;
+using System.Reflection;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using UserFunctions.DevServer;
+using UserFunctions.TestHost;
+
+namespace UserFunctions.Tests.Api;
+
+public enum HostKind
+{
+    /// <summary>The dev server's ASP.NET Core pipeline on a TestServer, in the test process.</summary>
+    DevServer,
+
+    /// <summary>The built Functions app as a worker process, served by <see cref="FunctionsTestHost"/>.</summary>
+    Functions,
+}
+
+/// <summary>
+/// One running API and its own database, shared by the tests of one class (xunit runs those one at a time, and
+/// <see cref="ApiTestBase"/> empties the table before each). Every test class in Api/ runs on each host.
+/// </summary>
+public abstract class ApiHost(HostKind kind, Func<ApiDatabase> createDatabase) : IAsyncLifetime
+{
+    public const string FunctionKey = "test-function-key";
+
+    private WebApplication? _devServer;
+
+    public HostKind Kind { get; } = kind;
+
+    public ApiDatabase Database { get; } = createDatabase();
+
+    /// <summary>A client that passes the function key, so every operation is reachable on either host.</summary>
+    public HttpClient Client { get; private set; } = null!;
+
+    /// <summary>The test host, when <see cref="Kind"/> is <see cref="HostKind.Functions"/>.</summary>
+    public FunctionsTestHost? Functions { get; private set; }
+
+    /// <summary>What the worker logged at Information or above, through the test host's logger.</summary>
+    public ConcurrentQueue<string> WorkerLog { get; } = new();
+
+    /// <summary>The built Functions app the test host runs (the test project builds it first).</summary>
+    public static string FunctionsAppDirectory { get; } = typeof(ApiHost).Assembly
+        .GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "FunctionsAppDirectory").Value!;
+
+    public async Task InitializeAsync()
+    {
+        var settings = Database.HostSettings;
+        if (Kind == HostKind.DevServer)
+        {
+            _devServer = DevServerApp.Build([], builder =>
+            {
+                builder.WebHost.UseTestServer();
+                builder.Configuration.AddInMemoryCollection(settings);
+                builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Logging:LogLevel:Default"] = "Warning" });
+            });
+            await _devServer.StartAsync();
+            Client = _devServer.GetTestClient();
+        }
+        else
+        {
+            Functions = await StartFunctionsAsync(settings, FunctionKey, WorkerLog);
+            Client = new HttpClient { BaseAddress = Functions.BaseAddress };
+        }
+
+        Client.DefaultRequestHeaders.Add("x-functions-key", FunctionKey);
+    }
+
+    /// <summary>Starts the built Functions app with these settings (configuration-key form) as the worker's environment.</summary>
+    public static Task<FunctionsTestHost> StartFunctionsAsync(IReadOnlyDictionary<string, string?> settings, string? functionKey, ConcurrentQueue<string> workerLog) =>
+        FunctionsTestHost.StartAsync(new FunctionsTestHostOptions
+        {
+            AppDirectory = FunctionsAppDirectory,
+            FunctionKey = functionKey,
+            Environment = settings.ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value),
+            LoggerFactory = LoggerFactory.Create(logging => logging
+                .SetMinimumLevel(LogLevel.Information)
+                .AddProvider(new QueueLoggerProvider(workerLog))),
+        });
+
+    public async Task DisposeAsync()
+    {
+        Client.Dispose();
+        if (Functions is not null)
+        {
+            await Functions.DisposeAsync();
+        }
+
+        if (_devServer is not null)
+        {
+            await _devServer.DisposeAsync();
+        }
+
+        await Database.DisposeAsync();
+    }
+
+    public Task<long> CountUsersAsync() => Database.CountUsersAsync();
+
+    public Task ExecuteSqlAsync(string sql) => Database.ExecuteSqlAsync(sql);
+
+    public async Task<HttpResponseMessage> CreateAsync(string username, string email) =>
+        await Client.PostAsJsonAsync("/api/users", new { username, email });
+
+    public async Task<JsonElement> CreateUserAsync(string username, string email)
+    {
+        using var response = await CreateAsync(username, email);
+        Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    public static StringContent Json(string json, string mediaType = "application/json") => new(json, Encoding.UTF8, mediaType);
+
+    private sealed class QueueLoggerProvider(ConcurrentQueue<string> lines) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new QueueLogger(lines);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class QueueLogger(ConcurrentQueue<string> lines) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                lines.Enqueue($"{logLevel}: {formatter(state, exception)}");
+        }
+    }
+}
+
+public sealed class DevServerOnSqlite() : ApiHost(HostKind.DevServer, () => new SqliteApiDatabase(pooling: true));
+
+public sealed class FunctionsOnSqlite() : ApiHost(HostKind.Functions, () => new SqliteApiDatabase(pooling: false));
