@@ -33,7 +33,11 @@ internal sealed partial class FunctionsProxy(
     private readonly string _destination = worker.HttpUri.ToString();
     private readonly byte[]? _functionKey = options.FunctionKey is null ? null : Encoding.UTF8.GetBytes(options.FunctionKey);
 
+    private int _inFlight;
+
     public ConcurrentQueue<CompletedInvocation> Completed { get; } = new();
+
+    public int InFlight => Volatile.Read(ref _inFlight);
 
     public void Dispose() => _toWorker.Dispose();
 
@@ -80,6 +84,7 @@ internal sealed partial class FunctionsProxy(
 
         var invocationId = Guid.NewGuid().ToString();
         context.Items[InvocationIdHeader] = invocationId;
+        Interlocked.Increment(ref _inFlight);
         var invocation = channel.InvokeAsync(NewInvocation(invocationId, function, routeValues, request));
         var cancelSent = false;
         await using (context.RequestAborted.Register(() =>
@@ -89,12 +94,15 @@ internal sealed partial class FunctionsProxy(
         }))
         {
             var error = await forwarder.SendAsync(context, _destination, _toWorker, ForwarderRequestConfig.Empty, AddInvocationId);
-            if (error != ForwarderError.None && !context.RequestAborted.IsCancellationRequested)
+            if (error is not (ForwarderError.None or ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled
+                or ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyCanceled or ForwarderError.ResponseBodyClient))
             {
                 LogForwardFailed(logger, function.Name, error);
             }
 
-            Completed.Enqueue(new CompletedInvocation(invocationId, function.Name, await OutcomeAsync(invocation, function), cancelSent));
+            var outcome = await OutcomeAsync(invocation, function, cancelSent);
+            Completed.Enqueue(new CompletedInvocation(invocationId, function.Name, outcome, cancelSent));
+            Interlocked.Decrement(ref _inFlight);
         }
     }
 
@@ -115,13 +123,13 @@ internal sealed partial class FunctionsProxy(
         return key.Count == 1 && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(key.ToString()), _functionKey);
     }
 
-    private async Task<string> OutcomeAsync(Task<InvocationResponse> invocation, HttpFunction function)
+    private async Task<string> OutcomeAsync(Task<InvocationResponse> invocation, HttpFunction function, bool cancelled)
     {
         try
         {
             var response = await invocation.WaitAsync(TimeSpan.FromSeconds(30));
             var status = response.Result?.Status ?? StatusResult.Types.Status.Failure;
-            if (status == StatusResult.Types.Status.Failure)
+            if (status == StatusResult.Types.Status.Failure && !cancelled)
             {
                 LogInvocationFailed(logger, function.Name, response.Result?.Exception?.Message ?? "");
             }

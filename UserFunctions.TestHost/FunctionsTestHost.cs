@@ -65,6 +65,9 @@ public sealed partial class FunctionsTestHost : IAsyncDisposable
 
     public IReadOnlyList<HttpFunction> Functions { get; }
 
+    /// <summary>Invocations sent to the worker whose outcome is not in yet.</summary>
+    public int InvocationsInFlight => _front.Services.GetRequiredService<FunctionsProxy>().InFlight;
+
     public IReadOnlyCollection<CompletedInvocation> CompletedInvocations => _front.Services.GetRequiredService<FunctionsProxy>().Completed;
 
     /// <summary>Completes with the worker's exit code if it exits.</summary>

@@ -9,7 +9,7 @@ using UserFunctions.Core;
 var builder = FunctionsApplication.CreateBuilder(args);
 
 builder.ConfigureFunctionsWebApplication();
-builder.UseMiddleware<ApiProblemsMiddleware>();
+builder.UseMiddleware<HttpInvocationMiddleware>();
 
 builder.Services
     .AddApplicationInsightsTelemetryWorkerService()

@@ -94,9 +94,11 @@ internal static partial class ApiProblems
         }
     }
 
-    /// <summary>True for failures the handlers turn into problems; a cancelled request is left to the host.</summary>
-    public static bool IsMappable(Exception exception, HttpContext context) =>
-        !(exception is OperationCanceledException && context.RequestAborted.IsCancellationRequested);
+    /// <summary>
+    /// True for failures that get a problem response. Once the client has gone (or the Functions host cancelled the
+    /// invocation) nobody reads an answer, and a broken body read is not a server error: the host deals with it.
+    /// </summary>
+    public static bool IsMappable(Exception exception, HttpContext context) => !context.RequestAborted.IsCancellationRequested;
 
     // The same identifier ASP.NET Core's problem details writer puts in "traceId".
     public static string TraceIdOf(HttpContext context) => Activity.Current?.Id ?? context.TraceIdentifier;

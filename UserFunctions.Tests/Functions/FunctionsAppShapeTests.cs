@@ -9,8 +9,8 @@ using UserFunctions.Core.Users;
 namespace UserFunctions.Tests.Functions;
 
 /// <summary>
-/// The Functions app cannot be built where the Worker packages are missing (CI among them), so these tests read its
-/// source and project files as text and hold them to the operation table every host shares.
+/// What the running app cannot show (FunctionsHostTests and the dual-host HTTP suite check routes, methods, keys and
+/// behaviour): that the app stays hosting only, and the settings that matter in Azure but not under the test host.
 /// </summary>
 public class FunctionsAppShapeTests
 {
@@ -25,45 +25,6 @@ public class FunctionsAppShapeTests
         }
 
         return data;
-    }
-
-    [Theory]
-    [MemberData(nameof(OperationNames))]
-    public void EveryOperationHasExactlyOneFunction(string operation)
-    {
-        var functions = App.Functions.Where(f => f.Name == operation).ToList();
-
-        Assert.True(functions.Count == 1,
-            $"Expected one [Function(UserOperations.{operation})] in UserFunctions/*.cs, found {functions.Count}.");
-    }
-
-    [Theory]
-    [MemberData(nameof(OperationNames))]
-    public void EveryFunctionHasTheAuthorizationLevelOfItsOperation(string operation)
-    {
-        var expected = Operation(operation).RequiresFunctionKey ? "Function" : "Anonymous";
-
-        Assert.Equal(expected, App.Single(operation).Trigger.AuthorizationLevel);
-    }
-
-    [Theory]
-    [MemberData(nameof(OperationNames))]
-    public void EveryFunctionAcceptsOnlyTheMethodOfItsOperation(string operation)
-    {
-        var methods = App.Single(operation).Trigger.Methods;
-
-        var method = Assert.Single(methods);
-        Assert.Equal(Operation(operation).Method, method, ignoreCase: true);
-    }
-
-    [Theory]
-    [MemberData(nameof(OperationNames))]
-    public void EveryFunctionTakesItsRouteFromUserRoutes(string operation)
-    {
-        var route = App.Single(operation).Trigger.Route;
-
-        Assert.True(route is not null, $"{operation}: the trigger needs Route = UserRoutes.<Constant>.");
-        Assert.Equal(Operation(operation).Route, route);
     }
 
     [Theory]
@@ -84,24 +45,17 @@ public class FunctionsAppShapeTests
     }
 
     [Fact]
-    public void NoFunctionExistsOutsideTheOperationTable()
+    public void TheAppHoldsFunctionClassesAndOneMiddlewareAndNothingElse()
     {
-        var known = ApiOperations.All.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        var middleware = App.Types
+            .Where(t => t.BaseList?.Types.Any(b => FunctionsApp.LastIdentifier(b.Type) == "IFunctionsWorkerMiddleware") == true)
+            .ToList();
+        var notFunctions = App.Types.Except(middleware)
+            .Where(t => t.Members.OfType<MethodDeclarationSyntax>().Any(m => !FunctionsApp.Attributes(m.AttributeLists, "Function").Any()))
+            .Select(t => t.Identifier.Text);
 
-        var unknown = App.Functions.Where(f => f.Name is null || !known.Contains(f.Name)).Select(f => f.Describe());
-
-        Assert.Empty(unknown);
-    }
-
-    [Fact]
-    public void ProgramUsesAspNetCoreIntegrationAndTheUsersApiRegistration()
-    {
-        var calls = App.ProgramCalls;
-
-        Assert.Contains("CreateBuilder", calls);
-        Assert.Contains("ConfigureFunctionsWebApplication", calls);
-        Assert.Contains("AddUsersApi", calls);
-        Assert.DoesNotContain("ConfigureFunctionsWorkerDefaults", calls);
+        Assert.Single(middleware);
+        Assert.Empty(notFunctions);
     }
 
     [Fact]
@@ -122,67 +76,12 @@ public class FunctionsAppShapeTests
     }
 
     [Fact]
-    public void ProjectIsAnIsolatedWorkerExecutableForFunctionsV4OnNet10()
-    {
-        Assert.Equal("v4", App.Project.Property("AzureFunctionsVersion"), ignoreCase: true);
-        Assert.Equal("Exe", App.Project.Property("OutputType"), ignoreCase: true);
-        Assert.Equal("net10.0", App.Project.Property("TargetFramework") ?? App.BuildProps.Property("TargetFramework"));
-        Assert.Contains("Microsoft.AspNetCore.App", App.Project.Items("FrameworkReference").Select(i => i.Include));
-    }
-
-    [Fact]
-    public void ProjectReferencesTheWorkerPackagesAndCore()
-    {
-        string[] worker =
-        [
-            "Microsoft.Azure.Functions.Worker",
-            "Microsoft.Azure.Functions.Worker.Sdk",
-            "Microsoft.Azure.Functions.Worker.Extensions.Http",
-            "Microsoft.Azure.Functions.Worker.Extensions.Http.AspNetCore",
-            "Microsoft.Azure.Functions.Worker.ApplicationInsights",
-        ];
-
-        Assert.All(worker, package => Assert.Contains(package, App.Project.PackageReferences));
-        Assert.Contains(App.Project.Items("ProjectReference"),
-            i => i.Include.Replace('\\', '/').EndsWith("UserFunctions.Core/UserFunctions.Core.csproj", StringComparison.Ordinal));
-    }
-
-    [Fact]
-    public void ProjectLeavesPackageVersionsToCentralPackageManagement()
-    {
-        var versioned = App.Project.Items("PackageReference").Where(i => i.Metadata("Version") is not null || i.Metadata("VersionOverride") is not null);
-
-        Assert.Empty(versioned.Select(i => i.Include));
-    }
-
-    [Fact]
-    public void EveryPackageTheProjectReferencesHasACentralVersion()
-    {
-        var pinned = App.PackagesProps.Items("PackageVersion").Select(i => i.Include).ToHashSet(StringComparer.OrdinalIgnoreCase);
-
-        Assert.All(App.Project.PackageReferences, package => Assert.Contains(package, pinned));
-    }
-
-    [Fact]
     public void ProjectKeepsCultureDataBecauseSqlClientRejectsInvariantGlobalization()
     {
         var buildProps = XDocument.Load(Path.Combine(App.Root, "Directory.Build.props"));
 
         Assert.NotEqual("true", App.Project.Property("InvariantGlobalization")?.Trim().ToLowerInvariant());
         Assert.DoesNotContain(buildProps.Descendants(), e => e.Name.LocalName == "InvariantGlobalization" && e.Value.Trim() == "true");
-    }
-
-    [Fact]
-    public void ProjectCopiesTheRootHostJsonToTheBuildOutput()
-    {
-        var hostJson = App.Project.Items("None").Concat(App.Project.Items("Content"))
-            .Where(i => App.Project.Resolves(i.Include, App.Root, "host.json"))
-            .ToList();
-
-        var item = Assert.Single(hostJson);
-        Assert.Equal("host.json", item.Metadata("Link"));
-        Assert.Contains(item.Metadata("CopyToOutputDirectory"), new[] { "PreserveNewest", "Always" });
-        Assert.NotEqual("Never", item.Metadata("CopyToPublishDirectory"));
     }
 
     [Fact]
@@ -194,16 +93,6 @@ public class FunctionsAppShapeTests
 
         var item = Assert.Single(localSettings);
         Assert.Equal("Never", item.Metadata("CopyToPublishDirectory"));
-    }
-
-    [Fact]
-    public void HostJsonIsVersion2AndServesTheApiUnderItsRoutePrefix()
-    {
-        using var hostJson = JsonDocument.Parse(File.ReadAllText(Path.Combine(App.Root, "host.json")));
-
-        Assert.Equal("2.0", hostJson.RootElement.GetProperty("version").GetString());
-        Assert.Equal(UserRoutes.Prefix,
-            hostJson.RootElement.GetProperty("extensions").GetProperty("http").GetProperty("routePrefix").GetString());
     }
 
     [Fact]
@@ -239,16 +128,16 @@ public class FunctionsAppShapeTests
         Assert.Contains(patterns, p => p is "local.settings.json" or "UserFunctions/local.settings.json");
     }
 
-    private static ApiOperation Operation(string name) => ApiOperations.All.Single(o => o.Name == name);
 }
 
 /// <summary>What the tests read from UserFunctions/: its C# syntax trees and its MSBuild files.</summary>
 internal sealed class FunctionsApp
 {
-    private FunctionsApp(string root, IReadOnlyList<Function> functions, IReadOnlyList<string> programCalls,
+    private FunctionsApp(string root, IReadOnlyList<TypeDeclarationSyntax> types, IReadOnlyList<Function> functions, IReadOnlyList<string> programCalls,
         IReadOnlyList<string> allCalls, MsBuildFile project, MsBuildFile buildProps, MsBuildFile packagesProps)
     {
         Root = root;
+        Types = types;
         Functions = functions;
         ProgramCalls = programCalls;
         AllCalls = allCalls;
@@ -258,6 +147,7 @@ internal sealed class FunctionsApp
     }
 
     public string Root { get; }
+    public IReadOnlyList<TypeDeclarationSyntax> Types { get; }
     public IReadOnlyList<Function> Functions { get; }
     public IReadOnlyList<string> ProgramCalls { get; }
     public IReadOnlyList<string> AllCalls { get; }
@@ -291,6 +181,7 @@ internal sealed class FunctionsApp
 
         return new FunctionsApp(
             root,
+            [.. trees.SelectMany(t => t.GetRoot().DescendantNodes().OfType<TypeDeclarationSyntax>())],
             functions,
             CallNames(program.GetRoot()),
             [.. trees.SelectMany(t => CallNames(t.GetRoot()))],

@@ -1,0 +1,196 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using UserFunctions.Core.Users;
+using UserFunctions.TestHost;
+using UserFunctions.Tests.Api;
+
+namespace UserFunctions.Tests.Functions;
+
+/// <summary>What only the Functions app has: function keys, the worker's start-up, and invocations the host cancels.</summary>
+public sealed class FunctionsHostTests(FunctionsOnSqlite host) : IClassFixture<FunctionsOnSqlite>, IDisposable
+{
+    private readonly HttpClient _anonymous = new() { BaseAddress = host.Functions!.BaseAddress };
+
+    public static TheoryData<string> OperationNames() => [.. ApiOperations.All.Select(o => o.Name)];
+
+    [Theory]
+    [MemberData(nameof(OperationNames))]
+    public async Task EachOperationTakesExactlyTheKeysItsAuthorizationLevelAsksFor(string operation)
+    {
+        var (method, url) = RequestFor(ApiOperations.All.Single(o => o.Name == operation));
+
+        using var withoutKey = await _anonymous.SendAsync(new HttpRequestMessage(method, url));
+        using var wrongKey = await _anonymous.SendAsync(WithHeaderKey(new HttpRequestMessage(method, url), "not-the-key"));
+        using var headerKey = await _anonymous.SendAsync(WithHeaderKey(new HttpRequestMessage(method, url), ApiHost.FunctionKey));
+        using var queryKey = await _anonymous.SendAsync(new HttpRequestMessage(method, $"{url}?code={ApiHost.FunctionKey}"));
+
+        if (ApiOperations.All.Single(o => o.Name == operation).RequiresFunctionKey)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, withoutKey.StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, wrongKey.StatusCode);
+        }
+        else
+        {
+            Assert.Equal(HttpStatusCode.OK, withoutKey.StatusCode);
+        }
+
+        // With a key the request reaches the function: whatever it answers, it is the API's answer, not the host's 401.
+        Assert.NotEqual(HttpStatusCode.Unauthorized, headerKey.StatusCode);
+        Assert.NotEqual(HttpStatusCode.Unauthorized, queryKey.StatusCode);
+        Assert.Equal(headerKey.StatusCode, queryKey.StatusCode);
+    }
+
+    [Fact]
+    public void TheWorkerIndexesOneFunctionPerOperationWithItsRouteMethodAndAuthLevel()
+    {
+        var indexed = host.Functions!.Functions
+            .Select(f => (f.Name, f.Route, Method: Assert.Single(f.Methods), Key: !f.IsAnonymous))
+            .Order();
+        var operations = ApiOperations.All
+            .Select(o => (o.Name, o.Route, o.Method, Key: o.RequiresFunctionKey))
+            .Order();
+
+        Assert.Equal(operations, indexed);
+    }
+
+    [Fact]
+    public async Task TheListIs200WithAKeyInTheHeaderOrTheCodeQuery()
+    {
+        using var header = await _anonymous.SendAsync(WithHeaderKey(new HttpRequestMessage(HttpMethod.Get, "/api/users"), ApiHost.FunctionKey));
+        using var query = await _anonymous.GetAsync($"/api/users?code={ApiHost.FunctionKey}");
+
+        Assert.Equal(HttpStatusCode.OK, header.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, query.StatusCode);
+    }
+
+    [Fact]
+    public async Task AClientCannotChooseTheInvocationIdThatPairsItsRequestWithAnInvocation()
+    {
+        using var request = WithHeaderKey(new HttpRequestMessage(HttpMethod.Get, "/api/users"), ApiHost.FunctionKey);
+        request.Headers.Add("x-ms-invocation-id", Guid.NewGuid().ToString());
+
+        using var response = await _anonymous.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task AClientThatGoesAwayGetsItsInvocationCancelledAndNothingIsWritten()
+    {
+        await host.Database.DeleteAllUsersAsync();
+        var before = host.Functions!.CompletedInvocations.Count;
+
+        // Headers and half a body, then the client goes away while the function is reading the rest.
+        using (var client = new TcpClient())
+        {
+            await client.ConnectAsync(host.Functions.BaseAddress.Host, host.Functions.BaseAddress.Port);
+            var stream = client.GetStream();
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(
+                $"POST /api/users HTTP/1.1\r\nHost: localhost\r\nx-functions-key: {ApiHost.FunctionKey}\r\n" +
+                "Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"username\":\"half"));
+            await stream.FlushAsync();
+            await WaitForAsync(() => host.Functions.InvocationsInFlight > 0 ? "started" : null);
+            // Give the worker time to start the function; if the client is gone before, the worker fails the invocation
+            // when its request never arrives, which this test accepts too.
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            client.Client.LingerState = new LingerOption(true, 0);
+        }
+
+        var invocation = await WaitForAsync(() => host.Functions.CompletedInvocations.Skip(before).FirstOrDefault(i => i.FunctionName == UserOperations.CreateUser));
+        Assert.True(invocation.CancelSent, "The host should send InvocationCancel when the client goes away.");
+        // The worker ends the invocation without completing the function: the body it was reading was cut off.
+        Assert.Contains(invocation.Outcome, new[] { "Failure", "Cancelled" });
+        Assert.Equal(0, await host.CountUsersAsync());
+    }
+
+    [Fact]
+    public async Task TheWorkerLogsReachTheHostsLogger()
+    {
+        using var created = await host.CreateAsync("logged_user", "logged@example.com");
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        await WaitForAsync(() => host.WorkerLog.FirstOrDefault(line => line.Contains("[UserFunctions.Api] Created user", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void TheBuildsFunctionsMetadataDescribesTheFunctionsTheWorkerIndexed()
+    {
+        var fromFile = HttpFunction.ReadMetadataFile(ApiHost.FunctionsAppDirectory)
+            .Select(HttpFunction.From)
+            .Select(f => (f!.Name, f.Route, Methods: string.Join(",", f.Methods), f.AuthLevel))
+            .Order();
+        var fromWorker = host.Functions!.Functions
+            .Select(f => (f.Name, f.Route, Methods: string.Join(",", f.Methods), f.AuthLevel))
+            .Order();
+
+        Assert.Equal(fromWorker, fromFile);
+        Assert.Equal(ApiOperations.All.Count, fromFile.Count());
+    }
+
+    public void Dispose() => _anonymous.Dispose();
+
+    private static (HttpMethod Method, string Url) RequestFor(ApiOperation operation) =>
+        (new HttpMethod(operation.Method), "/api/" + operation.Route.Replace("{id}", "1", StringComparison.Ordinal));
+
+    private static HttpRequestMessage WithHeaderKey(HttpRequestMessage request, string key)
+    {
+        request.Headers.Add("x-functions-key", key);
+        return request;
+    }
+
+    private static async Task<T> WaitForAsync<T>(Func<T?> probe) where T : class
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (probe() is { } found)
+            {
+                return found;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new Xunit.Sdk.XunitException("Gave up waiting after 30 s.");
+    }
+}
+
+/// <summary>Start-up failures: each test starts (and fails to start) a worker of its own.</summary>
+public sealed class FunctionsStartupTests
+{
+    [Fact]
+    public async Task AWorkerWithABadDatabaseProviderFailsFastNamingTheSetting()
+    {
+        var log = new ConcurrentQueue<string>();
+
+        var failure = await Assert.ThrowsAsync<WorkerFailedException>(() => ApiHost.StartFunctionsAsync(
+            new Dictionary<string, string?> { ["Database:Provider"] = "Oracle" }, ApiHost.FunctionKey, log));
+
+        Assert.Contains("exited with code", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("Database:Provider", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StoppingTheHostStopsTheWorker()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"userfunctions-stop-{Guid.NewGuid():N}.db");
+        try
+        {
+            var host = await ApiHost.StartFunctionsAsync(
+                new Dictionary<string, string?> { ["ConnectionStrings:Users"] = $"Data Source={path}" }, functionKey: null, new ConcurrentQueue<string>());
+
+            await host.DisposeAsync();
+
+            Assert.True(host.WorkerExited.IsCompleted);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            File.Delete(path);
+            File.Delete(path + "-wal");
+            File.Delete(path + "-shm");
+        }
+    }
+}

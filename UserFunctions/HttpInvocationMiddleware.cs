@@ -1,0 +1,28 @@
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Middleware;
+using UserFunctions.Core.Http;
+
+namespace UserFunctions;
+
+/// <summary>
+/// Ties each HTTP invocation to its request: when the host cancels the invocation (the client went away, a timeout, a
+/// shutdown) the request is aborted, so the handler's database work stops; and a failure becomes the API's problem
+/// response, exactly as on the dev server.
+/// </summary>
+internal sealed class HttpInvocationMiddleware : IFunctionsWorkerMiddleware
+{
+    public async Task Invoke(FunctionContext context, FunctionExecutionDelegate next)
+    {
+        var http = context.GetHttpContext();
+        await using var abortOnCancel = context.CancellationToken.Register(() => http?.Abort());
+        try
+        {
+            await next(context);
+        }
+        catch (Exception exception) when (http is not null && ApiExceptionHandler.Handles(exception, http))
+        {
+            // The ASP.NET Core integration writes the invocation's result to the response after this middleware returns.
+            context.GetInvocationResult().Value = ApiExceptionHandler.ToProblem(exception, http);
+        }
+    }
+}
