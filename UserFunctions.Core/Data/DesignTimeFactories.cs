@@ -23,17 +23,35 @@ internal sealed class SqlServerDesignTimeFactory : IDesignTimeDbContextFactory<S
 
     public SqlServerUsersDbContext CreateDbContext(string[] args)
     {
-        var timeout = int.TryParse(Environment.GetEnvironmentVariable("EF_COMMAND_TIMEOUT_SECONDS"), out var seconds) && seconds > 0
-            ? seconds
-            : DefaultMigrationCommandTimeoutSeconds;
         var settings = new DatabaseSettings
         {
             Provider = DatabaseProvider.SqlServer,
             ConnectionString = "Server=tcp:localhost,1433;Database=Users;Encrypt=True",
-            CommandTimeoutSeconds = timeout,
+            CommandTimeoutSeconds = MigrationCommandTimeoutSeconds(),
         };
         var options = new DbContextOptionsBuilder<SqlServerUsersDbContext>();
         DataServiceCollectionExtensions.UseSqlServer(options, settings);
         return new SqlServerUsersDbContext(options.Options);
+    }
+
+    internal static int MigrationCommandTimeoutSeconds() =>
+        int.TryParse(Environment.GetEnvironmentVariable("EF_COMMAND_TIMEOUT_SECONDS"), out var seconds) && seconds > 0
+            ? seconds
+            : DefaultMigrationCommandTimeoutSeconds;
+}
+
+internal sealed class PostgreSqlDesignTimeFactory : IDesignTimeDbContextFactory<PostgreSqlUsersDbContext>
+{
+    public PostgreSqlUsersDbContext CreateDbContext(string[] args)
+    {
+        var settings = new DatabaseSettings
+        {
+            Provider = DatabaseProvider.PostgreSql,
+            ConnectionString = "Host=localhost;Database=users",
+            CommandTimeoutSeconds = SqlServerDesignTimeFactory.MigrationCommandTimeoutSeconds(),
+        };
+        var options = new DbContextOptionsBuilder<PostgreSqlUsersDbContext>();
+        DataServiceCollectionExtensions.UsePostgreSql(options, settings);
+        return new PostgreSqlUsersDbContext(options.Options);
     }
 }

@@ -8,7 +8,7 @@ using UserFunctions.Core.Data;
 
 namespace UserFunctions.Tests.Data;
 
-public class SqlAccessTokenTests
+public class AccessTokenTests
 {
     private const string AzureSqlResource = "https://database.windows.net/";
     private static readonly DateTimeOffset Start = new(2026, 11, 24, 9, 0, 0, TimeSpan.Zero);
@@ -17,7 +17,7 @@ public class SqlAccessTokenTests
     public async Task TheCallbackAsksTheCredentialForTheAzureSqlScopeAndReturnsItsToken()
     {
         var credential = CredentialReturning(("token-1", Start.AddHours(1)));
-        using var tokens = new SqlAccessTokenProvider(credential.Object, ClockAt(Start).Object);
+        using var tokens = new AccessTokenProvider(credential.Object, ClockAt(Start).Object);
 
         var token = await tokens.Callback(new TestAuthenticationParameters(AzureSqlResource), CancellationToken.None);
 
@@ -33,7 +33,7 @@ public class SqlAccessTokenTests
     {
         var credential = CredentialReturning(("token-1", Start.AddHours(1)), ("token-2", Start.AddHours(2)));
         var clock = ClockAt(Start);
-        using var tokens = new SqlAccessTokenProvider(credential.Object, clock.Object);
+        using var tokens = new AccessTokenProvider(credential.Object, clock.Object);
         var parameters = new TestAuthenticationParameters(AzureSqlResource);
 
         var first = await tokens.Callback(parameters, CancellationToken.None);
@@ -52,7 +52,7 @@ public class SqlAccessTokenTests
     public async Task ConcurrentCallersShareOneCredentialCall()
     {
         var credential = CredentialReturning(("token-1", Start.AddHours(1)));
-        using var tokens = new SqlAccessTokenProvider(credential.Object, ClockAt(Start).Object);
+        using var tokens = new AccessTokenProvider(credential.Object, ClockAt(Start).Object);
 
         var results = await Task.WhenAll(Enumerable.Range(0, 16)
             .Select(_ => Task.Run(() => tokens.Callback(new TestAuthenticationParameters(AzureSqlResource), CancellationToken.None))));
@@ -66,7 +66,7 @@ public class SqlAccessTokenTests
     {
         var credential = CredentialReturning(("token-1", Start.AddHours(1)));
         using var services = SqlServerServices("Server=tcp:example.database.windows.net,1433;Database=users;Encrypt=True", credential.Object);
-        var tokens = services.GetRequiredService<SqlAccessTokenProvider>();
+        var tokens = services.GetRequiredService<AccessTokenProvider>();
 
         var connections = Enumerable.Range(0, 2).Select(_ =>
         {
@@ -89,7 +89,7 @@ public class SqlAccessTokenTests
         var connection = (SqlConnection)scope.ServiceProvider.GetRequiredService<UsersDbContext>().Database.GetDbConnection();
 
         Assert.Null(connection.AccessTokenCallback);
-        Assert.Null(services.GetService<SqlAccessTokenProvider>());
+        Assert.Null(services.GetService<AccessTokenProvider>());
     }
 
     [Fact]
