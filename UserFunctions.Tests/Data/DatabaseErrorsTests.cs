@@ -1,9 +1,9 @@
+using System.Net.Sockets;
 using System.Reflection;
 using Azure.Identity;
 using Microsoft.Data.SqlClient;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
-using System.Net.Sockets;
 using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
 using UserFunctions.Core.Data;
