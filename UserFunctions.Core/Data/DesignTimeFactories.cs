@@ -18,7 +18,7 @@ internal sealed class SqliteDesignTimeFactory : IDesignTimeDbContextFactory<Sqli
 
 internal sealed class SqlServerDesignTimeFactory : IDesignTimeDbContextFactory<SqlServerUsersDbContext>
 {
-    // Real migrations (an index on a big table) outlast the 30 s default; EF_COMMAND_TIMEOUT_SECONDS overrides.
+    // Real migrations (an index on a big table) outlast the 30 s default; EF_COMMAND_TIMEOUT_SECONDS overrides. PostgreSQL's too.
     private const int DefaultMigrationCommandTimeoutSeconds = 600;
 
     public SqlServerUsersDbContext CreateDbContext(string[] args)
