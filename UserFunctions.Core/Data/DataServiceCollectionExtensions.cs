@@ -27,7 +27,8 @@ public static class DataServiceCollectionExtensions
     {
         var settings = DatabaseSettings.From(configuration);
         services.AddSingleton(settings);
-        services.TryAddSingleton(TimeProvider.System);
+        // PostgreSQL keeps whole microseconds; a clock with that precision makes a write's response match later reads.
+        services.TryAddSingleton(settings.Provider == DatabaseProvider.PostgreSql ? MicrosecondClock.Instance : TimeProvider.System);
 
         switch (settings.Provider)
         {
@@ -108,6 +109,17 @@ public static class DataServiceCollectionExtensions
     {
         services.TryAddSingleton<TokenCredential>(_ => CreateCredential(settings));
         services.TryAddSingleton<AccessTokenProvider>();
+    }
+
+    private sealed class MicrosecondClock : TimeProvider
+    {
+        public static readonly MicrosecondClock Instance = new();
+
+        public override DateTimeOffset GetUtcNow()
+        {
+            var now = System.GetUtcNow();
+            return now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
+        }
     }
 
     // EF logs every failed command, query and connection as an error, with SQL Server's duplicate-key message, which quotes the email. A 409 is

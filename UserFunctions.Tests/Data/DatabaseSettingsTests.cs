@@ -90,6 +90,19 @@ public class DatabaseSettingsTests
         })).UsesAccessToken);
 
     [Fact]
+    public void OnPostgreSqlTheClockHandsOutWholeMicrosecondsAsTheDatabaseStoresThem()
+    {
+        using var services = new ServiceCollection().AddUsersData(Configuration(new()
+        {
+            ["Database:Provider"] = "PostgreSql",
+            ["ConnectionStrings:Users"] = "Host=localhost;Database=users;Username=app;Password=secret",
+        })).BuildServiceProvider();
+
+        Assert.All(Enumerable.Range(0, 20).Select(_ => services.GetRequiredService<TimeProvider>().GetUtcNow()),
+            now => Assert.Equal(0, now.Ticks % TimeSpan.TicksPerMicrosecond));
+    }
+
+    [Fact]
     public async Task AHostOnPostgreSqlWithMigrateOnStartupMigratesTheDatabaseBeforeItStarts()
     {
         var connectionString = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("host");
