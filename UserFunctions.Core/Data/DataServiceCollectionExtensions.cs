@@ -61,7 +61,8 @@ public static class DataServiceCollectionExtensions
                 }
 
                 // One data source for the app (its connection pool, and the token password when passwordless), disposed with the container.
-                services.TryAddSingleton(provider => CreatePostgreSqlDataSource(settings, provider.GetService<AccessTokenProvider>()));
+                services.TryAddSingleton(provider => CreatePostgreSqlDataSource(
+                    settings, settings.UsesAccessToken ? provider.GetRequiredService<AccessTokenProvider>() : null));
                 services.AddDbContextPool<UsersDbContext, PostgreSqlUsersDbContext>((provider, options) =>
                     UsePostgreSql(options, settings, provider.GetRequiredService<NpgsqlDataSource>()).UseModel(PostgreSqlUsersDbContextModel.Instance));
                 break;
