@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# CI check: the EF Core migration bundles build for both providers, and the SQLite one really migrates:
-#   1. build the SQL Server and the SQLite bundle (self-contained linux-x64); the SQL Server one must start and try
-#      to connect with an `Authentication=Active Directory Default` connection string,
-#   2. run the SQLite bundle on a fresh database file: it must apply the migrations,
-#   3. run it again: it must exit 0 and report that no migrations were applied,
-#   4. if the dev server exists, start it on that file with start-up migrations off, and expect
-#      GET /api/health = 200 and GET /api/users = 200 (the schema came from the bundle alone).
+# CI check: the EF Core migration bundles build for every provider, and the SQLite and PostgreSQL ones really migrate:
+#   1. build the SQL Server, SQLite and PostgreSQL bundles (self-contained linux-x64); the SQL Server one must start and
+#      try to connect with an `Authentication=Active Directory Default` connection string,
+#   2. run the SQLite bundle on a fresh database file, and the PostgreSQL bundle on a throwaway local cluster (initdb, as
+#      the postgres user when run as root): each must apply the migrations,
+#   3. run each again: it must exit 0 and report that no migrations were applied,
+#   4. if the dev server exists, start it on each of those databases with start-up migrations off, and expect
+#      GET /api/health = 200, GET /api/users = 200 and POST /api/users = 201 (the schema came from the bundle alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -15,23 +16,67 @@ if ! command -v curl >/dev/null; then
   $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq curl >/dev/null
 fi
 
+pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+[[ -x "$pg_bin/initdb" ]] || { echo "FAILED: no PostgreSQL server binaries; install them: apt-get install -y postgresql" >&2; exit 1; }
+as_postgres=()
+[[ $(id -u) -eq 0 ]] && as_postgres=(runuser -u postgres --)   # PostgreSQL refuses to run as root
+
 work="$(mktemp -d)"
+pg_dir="$(mktemp -d)"
 server_pid=""
 cleanup() {
-  if [[ -n "$server_pid" ]]; then
-    kill -- "-$server_pid" 2>/dev/null || kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
+  stop_server
+  "${as_postgres[@]}" "$pg_bin/pg_ctl" stop -D "$pg_dir/data" -m immediate >/dev/null 2>&1 || true
+  rm -rf "$work" "$pg_dir"
 }
 trap cleanup EXIT
 
 step() { printf -- '--> %s\n' "$*"; }
 
+stop_server() {
+  if [[ -n "$server_pid" ]]; then
+    kill -- "-$server_pid" 2>/dev/null || kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+  fi
+}
+
+free_port() {
+  for _ in $(seq 1 50); do
+    local candidate=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
+      echo "$candidate"
+      return
+    fi
+  done
+  echo "FAILED: no free port found" >&2
+  exit 1
+}
+
+# Runs a bundle twice on one database: the first run must apply the migrations, the second nothing.
+migrate_twice() {
+  local name="$1" bundle="$2" connection="$3"
+  step "$name bundle, first run on a fresh database"
+  "$bundle" --connection "$connection" | tee "$work/$name-run1.log"
+  if ! grep -q "Applying migration" "$work/$name-run1.log"; then
+    echo "FAILED: the first $name run applied no migration" >&2
+    exit 1
+  fi
+
+  step "$name bundle, second run"
+  "$bundle" --connection "$connection" | tee "$work/$name-run2.log"
+  if ! grep -q "No migrations were applied" "$work/$name-run2.log"; then
+    echo "FAILED: the second $name run did not report 'No migrations were applied'" >&2
+    exit 1
+  fi
+}
+
 step "SQL Server bundle"
 deploy/build-migrations-bundle.sh sqlserver "$work/efbundle-sqlserver"
 step "SQLite bundle"
 deploy/build-migrations-bundle.sh sqlite "$work/efbundle-sqlite"
+step "PostgreSQL bundle"
+deploy/build-migrations-bundle.sh postgresql "$work/efbundle-postgresql"
 
 # No SQL Server here: the SQL Server bundle must at least start, accept the pipeline's Entra connection string and
 # get as far as the network (not stop at a keyword, globalization or startup error).
@@ -49,65 +94,75 @@ fi
 echo "ok: it tried to connect"
 
 db="$work/users.db"
-step "SQLite bundle, first run on a fresh database"
-"$work/efbundle-sqlite" --connection "Data Source=$db" | tee "$work/run1.log"
-if ! grep -q "Applying migration" "$work/run1.log"; then
-  echo "FAILED: the first run applied no migration" >&2
-  exit 1
-fi
+migrate_twice SQLite "$work/efbundle-sqlite" "Data Source=$db"
 
-step "SQLite bundle, second run"
-"$work/efbundle-sqlite" --connection "Data Source=$db" | tee "$work/run2.log"
-if ! grep -q "No migrations were applied" "$work/run2.log"; then
-  echo "FAILED: the second run did not report 'No migrations were applied'" >&2
-  exit 1
-fi
+step "Throwaway PostgreSQL cluster ($("$pg_bin/postgres" --version))"
+pg_password="$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+printf '%s' "$pg_password" >"$pg_dir/password"
+[[ $(id -u) -eq 0 ]] && chown -R postgres: "$pg_dir"
+"${as_postgres[@]}" "$pg_bin/initdb" -D "$pg_dir/data" -U postgres --auth=scram-sha-256 --pwfile="$pg_dir/password" \
+  --encoding=UTF8 --locale=C --no-sync >/dev/null
+pg_port="$(free_port)"
+"${as_postgres[@]}" "$pg_bin/pg_ctl" start -D "$pg_dir/data" -l "$pg_dir/server.log" -w \
+  -o "-c listen_addresses=127.0.0.1 -c port=$pg_port -c unix_socket_directories=$pg_dir -c fsync=off" >/dev/null
+# The bundle creates the database too, as it would on a server of your own.
+pg_connection="Host=127.0.0.1;Port=$pg_port;Database=users;Username=postgres;Password=$pg_password"
+migrate_twice PostgreSQL "$work/efbundle-postgresql" "$pg_connection"
 
 devserver=UserFunctions.DevServer/UserFunctions.DevServer.csproj
 if [[ ! -f "$devserver" ]]; then
   echo "skipped: $devserver does not exist yet"
   exit 0
 fi
-
-step "Dev server on the bundle-migrated database"
 dotnet build "$devserver" --verbosity quiet --nologo
-port=""
-for _ in $(seq 1 50); do
-  candidate=$((20000 + RANDOM % 40000))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
-    port="$candidate"
-    break
+
+# Starts the dev server with the given settings (NAME=value ...) and checks that it reads and writes that database.
+serve() {
+  local name="$1"; shift
+  step "Dev server on the bundle-migrated $name database"
+  local port base status
+  port="$(free_port)"
+  # Own process group, so stop_server stops `dotnet run` and the server it started.
+  env "$@" Database__MigrateOnStartup=false \
+    setsid dotnet run --no-build --project UserFunctions.DevServer -- --urls "http://127.0.0.1:$port" \
+    >"$work/server-$name.log" 2>&1 &
+  server_pid=$!
+
+  base="http://127.0.0.1:$port/api"
+  status=""
+  for _ in $(seq 1 60); do
+    status="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$base/health" || true)"
+    [[ "$status" == "200" ]] && break
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+      break
+    fi
+    sleep 1
+  done
+  if [[ "$status" != "200" ]]; then
+    cat "$work/server-$name.log"
+    echo "FAILED: GET /api/health on $name returned '${status:-nothing}' (expected 200 within 60 s)" >&2
+    exit 1
   fi
-done
-[[ -n "$port" ]] || { echo "FAILED: no free port found" >&2; exit 1; }
+  echo "GET /api/health: 200"
 
-# Own process group, so the trap stops `dotnet run` and the server it started.
-ConnectionStrings__Users="Data Source=$db" Database__MigrateOnStartup=false \
-  setsid dotnet run --no-build --project UserFunctions.DevServer -- --urls "http://127.0.0.1:$port" \
-  >"$work/server.log" 2>&1 &
-server_pid=$!
-
-base="http://127.0.0.1:$port/api"
-status=""
-for _ in $(seq 1 60); do
-  status="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$base/health" || true)"
-  [[ "$status" == "200" ]] && break
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    break
+  status="$(curl -s -o "$work/users.json" -w '%{http_code}' --max-time 10 "$base/users")"
+  if [[ "$status" != "200" ]]; then
+    cat "$work/server-$name.log"
+    echo "FAILED: GET /api/users on $name returned $status (expected 200)" >&2
+    exit 1
   fi
-  sleep 1
-done
-if [[ "$status" != "200" ]]; then
-  cat "$work/server.log"
-  echo "FAILED: GET /api/health returned '${status:-nothing}' (expected 200 within 60 s)" >&2
-  exit 1
-fi
-echo "GET /api/health: 200"
+  echo "GET /api/users: 200 $(head -c 200 "$work/users.json")"
 
-status="$(curl -s -o "$work/users.json" -w '%{http_code}' --max-time 10 "$base/users")"
-if [[ "$status" != "200" ]]; then
-  cat "$work/server.log"
-  echo "FAILED: GET /api/users returned $status (expected 200)" >&2
-  exit 1
-fi
-echo "GET /api/users: 200 $(head -c 200 "$work/users.json")"
+  status="$(curl -s -o "$work/user.json" -w '%{http_code}' --max-time 10 -X POST "$base/users" \
+    -H 'Content-Type: application/json' -d '{"username":"ci_check","email":"ci_check@example.com"}')"
+  if [[ "$status" != "201" ]]; then
+    cat "$work/server-$name.log" "$work/user.json"
+    echo "FAILED: POST /api/users on $name returned $status (expected 201)" >&2
+    exit 1
+  fi
+  echo "POST /api/users: 201 $(head -c 200 "$work/user.json")"
+  stop_server
+}
+
+serve SQLite ConnectionStrings__Users="Data Source=$db"
+serve PostgreSQL Database__Provider=PostgreSql ConnectionStrings__Users="$pg_connection"

@@ -3,6 +3,7 @@ using Microsoft.Data.SqlClient;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
+using Npgsql;
 
 namespace UserFunctions.Core.Data;
 
@@ -23,7 +24,11 @@ public enum DatabaseFailureKind
 
 public readonly record struct DatabaseFailure(DatabaseFailureKind Kind, string? Field = null);
 
-/// <summary>Turns provider exceptions into what the API must say about them, for SQLite and SQL Server alike.</summary>
+/// <summary>
+/// Turns provider exceptions into what the API must say about them, for SQLite, SQL Server and PostgreSQL alike.
+/// A unique violation's field comes from the index (or its column), never from the message's free text: the duplicate
+/// value is in there too, and it can contain any word.
+/// </summary>
 public static class DatabaseErrors
 {
     // SQLite result codes: https://sqlite.org/rescode.html
@@ -49,6 +54,18 @@ public static class DatabaseErrors
         40613,  // database not currently available
     ];
 
+    // PostgreSQL SQLSTATEs: https://www.postgresql.org/docs/current/errcodes-appendix.html
+    private const string PostgreSqlUniqueViolation = "23505";
+
+    // PostgreSQL errors that mean "cannot get in right now" beyond Npgsql's transient ones (connection failures, admin
+    // shutdown, serialization failures, deadlocks, too many connections): the same rule as SQL Server's list above.
+    private static readonly HashSet<string> PostgreSqlUnavailableStates =
+    [
+        "28000", // invalid authorization (for example, no role for the identity yet)
+        "28P01", // password (or access token) rejected
+        "3D000", // database does not exist (yet)
+    ];
+
     public static DatabaseFailure Classify(Exception exception)
     {
         for (var current = exception; current is not null; current = current.InnerException)
@@ -61,6 +78,11 @@ public static class DatabaseErrors
                     return ClassifySqlite(sqlite.SqliteErrorCode, sqlite.SqliteExtendedErrorCode, sqlite.Message);
                 case SqlException sql:
                     return ClassifySqlServer(sql.Number, sql.Message, IsTransientSqlServerError(sql));
+                case PostgresException postgres:
+                    return ClassifyPostgreSql(postgres.SqlState, postgres.ConstraintName, postgres.IsTransient);
+                case NpgsqlException npgsql:
+                    // Npgsql's own failures (cannot connect, connection broken, timeout) carry no SQLSTATE.
+                    return new(npgsql.IsTransient ? DatabaseFailureKind.Transient : DatabaseFailureKind.Other);
                 case RetryLimitExceededException or TimeoutException or AuthenticationFailedException:
                     return new(DatabaseFailureKind.Transient);
             }
@@ -72,7 +94,7 @@ public static class DatabaseErrors
     public static DatabaseFailure ClassifySqlite(int errorCode, int extendedErrorCode, string message) => errorCode switch
     {
         SqliteConstraint when extendedErrorCode is SqliteConstraintUnique or SqliteConstraintPrimaryKey =>
-            new(DatabaseFailureKind.UniqueViolation, FieldNamedIn(message)),
+            new(DatabaseFailureKind.UniqueViolation, FieldOfSqliteColumnIn(message)),
         SqliteBusy or SqliteLocked or SqliteIoError or SqliteCantOpen => new(DatabaseFailureKind.Transient),
         _ => new(DatabaseFailureKind.Other),
     };
@@ -80,8 +102,15 @@ public static class DatabaseErrors
     public static DatabaseFailure ClassifySqlServer(int number, string message, bool isTransient) => number switch
     {
         SqlServerDuplicateKeyInIndex or SqlServerDuplicateKeyInConstraint =>
-            new(DatabaseFailureKind.UniqueViolation, FieldNamedIn(message)),
+            new(DatabaseFailureKind.UniqueViolation, FieldOfSqlServerIndexIn(message)),
         _ when isTransient || SqlServerUnavailableNumbers.Contains(number) => new(DatabaseFailureKind.Transient),
+        _ => new(DatabaseFailureKind.Other),
+    };
+
+    public static DatabaseFailure ClassifyPostgreSql(string sqlState, string? constraintName, bool isTransient) => sqlState switch
+    {
+        PostgreSqlUniqueViolation => new(DatabaseFailureKind.UniqueViolation, FieldOfIndex(constraintName)),
+        _ when isTransient || PostgreSqlUnavailableStates.Contains(sqlState) => new(DatabaseFailureKind.Transient),
         _ => new(DatabaseFailureKind.Other),
     };
 
@@ -90,10 +119,27 @@ public static class DatabaseErrors
         Microsoft.EntityFrameworkCore.SqlServer.Storage.Internal.SqlServerTransientExceptionDetector.ShouldRetryOn(exception);
 #pragma warning restore EF1001
 
-    // SQLite: "UNIQUE constraint failed: Users.NormalizedEmail".
-    // SQL Server: "Cannot insert duplicate key row in object 'dbo.Users' with unique index 'IX_Users_NormalizedEmail'. ..."
-    private static string? FieldNamedIn(string message) =>
-        message.Contains("Username", StringComparison.OrdinalIgnoreCase) ? "username"
-        : message.Contains("Email", StringComparison.OrdinalIgnoreCase) ? "email"
-        : null;
+    private static readonly (string Index, string Column, string Field)[] UniqueIndexes =
+    [
+        (UserConfiguration.IndexNames.Username, nameof(Users.User.NormalizedUsername), "username"),
+        (UserConfiguration.IndexNames.Email, nameof(Users.User.NormalizedEmail), "email"),
+    ];
+
+    private static string? FieldOfIndex(string? indexName) =>
+        UniqueIndexes.FirstOrDefault(u => u.Index == indexName).Field;
+
+    // SQLite names the columns, and only them: "UNIQUE constraint failed: Users.NormalizedEmail".
+    private static string? FieldOfSqliteColumnIn(string message) =>
+        UniqueIndexes.FirstOrDefault(u => message.Contains($"failed: Users.{u.Column}", StringComparison.Ordinal)).Field;
+
+    // SQL Server has no structured index name: "... with unique index 'IX_Users_NormalizedEmail'. The duplicate key value is
+    // (JOHN@EXAMPLE.COM)." The index is quoted before the value, and the value is upper-cased (it is a normalized column), so
+    // the first quoted, mixed-case index name is the real one.
+    private static string? FieldOfSqlServerIndexIn(string message) =>
+        UniqueIndexes
+            .Select(u => (u.Field, At: message.IndexOf($"'{u.Index}'", StringComparison.Ordinal)))
+            .Where(u => u.At >= 0)
+            .OrderBy(u => u.At)
+            .Select(u => u.Field)
+            .FirstOrDefault();
 }

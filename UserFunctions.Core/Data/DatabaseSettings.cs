@@ -1,5 +1,6 @@
 using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.Configuration;
+using Npgsql;
 
 namespace UserFunctions.Core.Data;
 
@@ -7,6 +8,7 @@ public enum DatabaseProvider
 {
     Sqlite,
     SqlServer,
+    PostgreSql,
 }
 
 /// <summary>The database settings, read and checked once at start-up. See the configuration table in README.md.</summary>
@@ -21,15 +23,19 @@ public sealed record DatabaseSettings
     public int MaxRetryCount { get; init; } = 3;
     public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Apply pending migrations when the host starts. SQLite only: Azure SQL is migrated by the bundle.</summary>
+    /// <summary>
+    /// Apply pending migrations when the host starts: by default on SQLite, on PostgreSQL only when set explicitly (local servers,
+    /// tests), never on SQL Server. Deployed databases are migrated by the bundle.
+    /// </summary>
     public bool MigrateOnStartup { get; init; } = true;
 
-    /// <summary>Client id of a user-assigned managed identity for Azure SQL; null means DefaultAzureCredential.</summary>
+    /// <summary>Client id of a user-assigned managed identity for Azure SQL or PostgreSQL; null means DefaultAzureCredential.</summary>
     public string? ManagedIdentityClientId { get; init; }
 
     /// <summary>
-    /// True when SqlClient should get its access token from Core's TokenCredential: the connection string
-    /// carries no password, no Authentication keyword and no integrated security.
+    /// True when the database driver should sign in with an Entra access token from Core's TokenCredential. SQL Server: the
+    /// connection string carries no password, no Authentication keyword and no integrated security. PostgreSQL: it carries
+    /// no password and no password file.
     /// </summary>
     public bool UsesAccessToken { get; private init; }
 
@@ -39,12 +45,13 @@ public sealed record DatabaseSettings
         var provider = ParseProvider(section["Provider"]);
         var connectionString = configuration.GetConnectionString(ConnectionStringName);
 
-        if (provider == DatabaseProvider.SqlServer && string.IsNullOrWhiteSpace(connectionString))
+        if (provider != DatabaseProvider.Sqlite && string.IsNullOrWhiteSpace(connectionString))
         {
             throw new InvalidOperationException(
                 $"Setting 'ConnectionStrings:{ConnectionStringName}' (environment: ConnectionStrings__{ConnectionStringName}) is required " +
-                "when 'Database:Provider' is 'SqlServer'. For Azure SQL without a password use " +
-                "'Server=tcp:<server>.database.windows.net,1433;Database=<database>;Encrypt=True'.");
+                $"when 'Database:Provider' is '{provider}'. " + (provider == DatabaseProvider.SqlServer
+                    ? "For Azure SQL without a password use 'Server=tcp:<server>.database.windows.net,1433;Database=<database>;Encrypt=True'."
+                    : "For example 'Host=localhost;Database=users;Username=<user>;Password=<password>'."));
         }
 
         var settings = new DatabaseSettings
@@ -54,13 +61,22 @@ public sealed record DatabaseSettings
             CommandTimeoutSeconds = ReadPositiveInt(section, "CommandTimeoutSeconds", 30),
             MaxRetryCount = ReadPositiveInt(section, "MaxRetryCount", 3, allowZero: true),
             MaxRetryDelay = TimeSpan.FromSeconds(ReadPositiveInt(section, "MaxRetryDelaySeconds", 5)),
-            MigrateOnStartup = provider == DatabaseProvider.Sqlite && ReadBool(section, "MigrateOnStartup", true),
+            // Server databases change only through the bundle unless someone asks for it on their own server.
+            MigrateOnStartup = provider switch
+            {
+                DatabaseProvider.Sqlite => ReadBool(section, "MigrateOnStartup", true),
+                DatabaseProvider.PostgreSql => ReadBool(section, "MigrateOnStartup", false),
+                _ => false,
+            },
             ManagedIdentityClientId = NullIfEmpty(section["ManagedIdentityClientId"]) ?? NullIfEmpty(configuration["AZURE_CLIENT_ID"]),
         };
 
-        return provider == DatabaseProvider.SqlServer
-            ? settings with { UsesAccessToken = NeedsAccessToken(settings.ConnectionString) }
-            : settings;
+        return provider switch
+        {
+            DatabaseProvider.SqlServer => settings with { UsesAccessToken = SqlServerNeedsAccessToken(settings.ConnectionString) },
+            DatabaseProvider.PostgreSql => settings with { UsesAccessToken = PostgreSqlNeedsAccessToken(settings.ConnectionString) },
+            _ => settings,
+        };
     }
 
     private static DatabaseProvider ParseProvider(string? value) => value?.Trim() switch
@@ -68,11 +84,12 @@ public sealed record DatabaseSettings
         null or "" => DatabaseProvider.Sqlite,
         var name when name.Equals("Sqlite", StringComparison.OrdinalIgnoreCase) => DatabaseProvider.Sqlite,
         var name when name.Equals("SqlServer", StringComparison.OrdinalIgnoreCase) => DatabaseProvider.SqlServer,
+        var name when name.Equals("PostgreSql", StringComparison.OrdinalIgnoreCase) => DatabaseProvider.PostgreSql,
         _ => throw new InvalidOperationException(
-            $"Setting 'Database:Provider' (environment: Database__Provider) is '{value}'; expected 'Sqlite' or 'SqlServer'."),
+            $"Setting 'Database:Provider' (environment: Database__Provider) is '{value}'; expected 'Sqlite', 'SqlServer' or 'PostgreSql'."),
     };
 
-    private static bool NeedsAccessToken(string connectionString)
+    private static bool SqlServerNeedsAccessToken(string connectionString)
     {
         SqlConnectionStringBuilder builder;
         try
@@ -89,6 +106,23 @@ public sealed record DatabaseSettings
         return string.IsNullOrEmpty(builder.Password)
             && builder.Authentication == SqlAuthenticationMethod.NotSpecified
             && !builder.IntegratedSecurity;
+    }
+
+    private static bool PostgreSqlNeedsAccessToken(string connectionString)
+    {
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or KeyNotFoundException)
+        {
+            // The parser's message names the bad keyword, never the value.
+            throw new InvalidOperationException(
+                $"Setting 'ConnectionStrings:{ConnectionStringName}' is not a valid PostgreSQL connection string: {ex.Message}");
+        }
+
+        return string.IsNullOrEmpty(builder.Password) && string.IsNullOrEmpty(builder.Passfile);
     }
 
     private static int ReadPositiveInt(IConfigurationSection section, string key, int defaultValue, bool allowZero = false)

@@ -18,22 +18,40 @@ internal sealed class SqliteDesignTimeFactory : IDesignTimeDbContextFactory<Sqli
 
 internal sealed class SqlServerDesignTimeFactory : IDesignTimeDbContextFactory<SqlServerUsersDbContext>
 {
-    // Real migrations (an index on a big table) outlast the 30 s default; EF_COMMAND_TIMEOUT_SECONDS overrides.
+    // Real migrations (an index on a big table) outlast the 30 s default; EF_COMMAND_TIMEOUT_SECONDS overrides. PostgreSQL's too.
     private const int DefaultMigrationCommandTimeoutSeconds = 600;
 
     public SqlServerUsersDbContext CreateDbContext(string[] args)
     {
-        var timeout = int.TryParse(Environment.GetEnvironmentVariable("EF_COMMAND_TIMEOUT_SECONDS"), out var seconds) && seconds > 0
-            ? seconds
-            : DefaultMigrationCommandTimeoutSeconds;
         var settings = new DatabaseSettings
         {
             Provider = DatabaseProvider.SqlServer,
             ConnectionString = "Server=tcp:localhost,1433;Database=Users;Encrypt=True",
-            CommandTimeoutSeconds = timeout,
+            CommandTimeoutSeconds = MigrationCommandTimeoutSeconds(),
         };
         var options = new DbContextOptionsBuilder<SqlServerUsersDbContext>();
         DataServiceCollectionExtensions.UseSqlServer(options, settings);
         return new SqlServerUsersDbContext(options.Options);
+    }
+
+    internal static int MigrationCommandTimeoutSeconds() =>
+        int.TryParse(Environment.GetEnvironmentVariable("EF_COMMAND_TIMEOUT_SECONDS"), out var seconds) && seconds > 0
+            ? seconds
+            : DefaultMigrationCommandTimeoutSeconds;
+}
+
+internal sealed class PostgreSqlDesignTimeFactory : IDesignTimeDbContextFactory<PostgreSqlUsersDbContext>
+{
+    public PostgreSqlUsersDbContext CreateDbContext(string[] args)
+    {
+        var settings = new DatabaseSettings
+        {
+            Provider = DatabaseProvider.PostgreSql,
+            ConnectionString = "Host=localhost;Database=users",
+            CommandTimeoutSeconds = SqlServerDesignTimeFactory.MigrationCommandTimeoutSeconds(),
+        };
+        var options = new DbContextOptionsBuilder<PostgreSqlUsersDbContext>();
+        DataServiceCollectionExtensions.UsePostgreSql(options, settings);
+        return new PostgreSqlUsersDbContext(options.Options);
     }
 }

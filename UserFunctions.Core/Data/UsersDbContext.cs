@@ -8,7 +8,7 @@ namespace UserFunctions.Core.Data;
 /// The one context the API uses. Each provider has its own subclass only so that it can own a migration set
 /// (EF Core's "multiple context types" approach; see docs/data.md):
 /// <c>dotnet ef migrations add &lt;Name&gt; --project UserFunctions.Core --context SqliteUsersDbContext --output-dir Data/Migrations/Sqlite</c>
-/// and the same with <c>SqlServerUsersDbContext</c> and <c>Data/Migrations/SqlServer</c>.
+/// and the same with <c>SqlServerUsersDbContext</c> / <c>Data/Migrations/SqlServer</c> and <c>PostgreSqlUsersDbContext</c> / <c>Data/Migrations/PostgreSql</c>.
 /// </summary>
 public abstract class UsersDbContext(DbContextOptions options) : DbContext(options)
 {
@@ -17,7 +17,7 @@ public abstract class UsersDbContext(DbContextOptions options) : DbContext(optio
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfiguration(new UserConfiguration());
 
-    // Both providers hand back DateTime with an unspecified kind; the API promises UTC.
+    // SQLite and SQL Server hand back DateTime with an unspecified kind, and Npgsql writes only UTC ones to timestamptz; the API promises UTC.
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder) =>
         configurationBuilder.Properties<DateTime>().HaveConversion<UtcDateTimeConverter>();
 }
@@ -25,6 +25,8 @@ public abstract class UsersDbContext(DbContextOptions options) : DbContext(optio
 public sealed class SqliteUsersDbContext(DbContextOptions<SqliteUsersDbContext> options) : UsersDbContext(options);
 
 public sealed class SqlServerUsersDbContext(DbContextOptions<SqlServerUsersDbContext> options) : UsersDbContext(options);
+
+public sealed class PostgreSqlUsersDbContext(DbContextOptions<PostgreSqlUsersDbContext> options) : UsersDbContext(options);
 
 public sealed class UtcDateTimeConverter() : ValueConverter<DateTime, DateTime>(
     value => value.ToUniversalTime(),

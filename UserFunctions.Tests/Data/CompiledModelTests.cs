@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using UserFunctions.Core.Data;
+using UserFunctions.Core.Data.CompiledModels.PostgreSql;
 using UserFunctions.Core.Data.CompiledModels.Sqlite;
 using UserFunctions.Core.Data.CompiledModels.SqlServer;
 
@@ -36,6 +37,16 @@ public class CompiledModelTests
     }
 
     [Fact]
+    public void ThePostgreSqlCompiledModelMatchesTheModelTheCodeBuilds()
+    {
+        using var fromCode = new PostgreSqlDesignTimeFactory().CreateDbContext([]);
+        using var compiled = new PostgreSqlUsersDbContext(new DbContextOptionsBuilder<PostgreSqlUsersDbContext>()
+            .UseNpgsql("Host=localhost;Database=users").UseModel(PostgreSqlUsersDbContextModel.Instance).Options);
+
+        AssertSameModel(fromCode, compiled);
+    }
+
+    [Fact]
     public void TheRegisteredContextUsesTheCompiledModel()
     {
         using var services = new ServiceCollection().AddUsersData(new ConfigurationBuilder().Build()).BuildServiceProvider();
@@ -43,6 +54,20 @@ public class CompiledModelTests
         var db = scope.ServiceProvider.GetRequiredService<UsersDbContext>();
 
         Assert.IsType<SqliteUsersDbContextModel>(db.Model);
+    }
+
+    [Fact]
+    public void TheRegisteredPostgreSqlContextUsesTheCompiledModel()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Database:Provider"] = "PostgreSql",
+            ["ConnectionStrings:Users"] = "Host=localhost;Database=users;Username=app;Password=not-a-real-password",
+        }).Build();
+        using var services = new ServiceCollection().AddUsersData(configuration).BuildServiceProvider();
+        using var scope = services.CreateScope();
+
+        Assert.IsType<PostgreSqlUsersDbContextModel>(scope.ServiceProvider.GetRequiredService<UsersDbContext>().Model);
     }
 
     private static void AssertSameModel(DbContext fromCode, DbContext compiled)

@@ -4,12 +4,19 @@ using UserFunctions.Core.Users;
 
 namespace UserFunctions.Tests.Data;
 
-public sealed class ConstraintTests : IDisposable
+public sealed class SqliteConstraintTests(SqliteTestDatabase database) : ConstraintTests<SqliteTestDatabase>(database);
+
+public sealed class PostgreSqlConstraintTests(PostgreSqlTestDatabase database) : ConstraintTests<PostgreSqlTestDatabase>(database);
+
+/// <summary>Case-insensitive uniqueness, the version token and UTC timestamps, the same on every provider.</summary>
+public abstract class ConstraintTests<TDatabase>(TDatabase database) : IClassFixture<TDatabase>, IAsyncLifetime
+    where TDatabase : class, ITestDatabase
 {
     private static readonly DateTime Now = new(2026, 11, 24, 9, 0, 0, DateTimeKind.Utc);
-    private readonly SqliteTestDatabase _database = new();
 
-    public void Dispose() => _database.Dispose();
+    public Task InitializeAsync() => database.EmptyAsync();
+
+    public Task DisposeAsync() => Task.CompletedTask;
 
     [Fact]
     public async Task TheDatabaseRejectsAUsernameThatDiffersOnlyInCase()
@@ -32,13 +39,23 @@ public sealed class ConstraintTests : IDisposable
     }
 
     [Fact]
+    public async Task ADuplicateEmailThatContainsTheWordUsernameIsStillAnEmailConflict()
+    {
+        await AddAsync(User.Create("john_doe", "username@example.com", Now));
+
+        var exception = await Assert.ThrowsAsync<DbUpdateException>(() => AddAsync(User.Create("jane_doe", "UserName@example.com", Now)));
+
+        Assert.Equal(new DatabaseFailure(DatabaseFailureKind.UniqueViolation, "email"), DatabaseErrors.Classify(exception));
+    }
+
+    [Fact]
     public async Task SavingWithAStaleVersionThrowsTheConcurrencyException()
     {
         var user = User.Create("john_doe", "john@example.com", Now);
         await AddAsync(user);
 
-        await using var first = _database.CreateContext();
-        await using var second = _database.CreateContext();
+        await using var first = database.CreateContext();
+        await using var second = database.CreateContext();
         var firstCopy = await first.Users.SingleAsync(u => u.Id == user.Id);
         var secondCopy = await second.Users.SingleAsync(u => u.Id == user.Id);
 
@@ -56,7 +73,7 @@ public sealed class ConstraintTests : IDisposable
         var user = User.Create("john_doe", "john@example.com", Now);
         await AddAsync(user);
 
-        await using var db = _database.CreateContext();
+        await using var db = database.CreateContext();
         var stored = await db.Users.AsNoTracking().SingleAsync(u => u.Id == user.Id);
 
         Assert.Equal(DateTimeKind.Utc, stored.CreatedAt.Kind);
@@ -66,7 +83,7 @@ public sealed class ConstraintTests : IDisposable
 
     private async Task AddAsync(User user)
     {
-        await using var db = _database.CreateContext();
+        await using var db = database.CreateContext();
         db.Users.Add(user);
         await db.SaveChangesAsync();
     }

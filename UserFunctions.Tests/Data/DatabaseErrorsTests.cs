@@ -1,9 +1,11 @@
+using System.Net.Sockets;
 using System.Reflection;
 using Azure.Identity;
 using Microsoft.Data.SqlClient;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
+using Npgsql;
 using UserFunctions.Core.Data;
 
 namespace UserFunctions.Tests.Data;
@@ -14,6 +16,9 @@ public class DatabaseErrorsTests
     [InlineData(2601, "Cannot insert duplicate key row in object 'dbo.Users' with unique index 'IX_Users_NormalizedUsername'. The duplicate key value is (JOHN_DOE).", "username")]
     [InlineData(2601, "Cannot insert duplicate key row in object 'dbo.Users' with unique index 'IX_Users_NormalizedEmail'. The duplicate key value is (JOHN@EXAMPLE.COM).", "email")]
     [InlineData(2627, "Violation of UNIQUE KEY constraint 'IX_Users_NormalizedEmail'. Cannot insert duplicate key in object 'dbo.Users'.", "email")]
+    // The duplicate value is in the message too, and may contain any word (or index name): only the index counts.
+    [InlineData(2601, "Cannot insert duplicate key row in object 'dbo.Users' with unique index 'IX_Users_NormalizedEmail'. The duplicate key value is (USERNAME@EXAMPLE.COM).", "email")]
+    [InlineData(2601, "Cannot insert duplicate key row in object 'dbo.Users' with unique index 'IX_Users_NormalizedUsername'. The duplicate key value is (EMAIL).", "username")]
     public void SqlServerDuplicateKeyErrorsAreUniqueViolationsOfTheNamedField(int number, string message, string field)
     {
         Assert.Equal(new DatabaseFailure(DatabaseFailureKind.UniqueViolation, field), DatabaseErrors.ClassifySqlServer(number, message, isTransient: false));
@@ -36,6 +41,37 @@ public class DatabaseErrorsTests
         Assert.Equal(DatabaseFailureKind.Other, DatabaseErrors.Classify(SqlExceptionWith(207, "Invalid column name 'Nope'.")).Kind);
         Assert.Equal(DatabaseFailureKind.Other, DatabaseErrors.ClassifySqlServer(547, "The INSERT statement conflicted with the FOREIGN KEY constraint", isTransient: false).Kind);
     }
+
+    [Theory]
+    [InlineData("IX_Users_NormalizedUsername", "username")]
+    [InlineData("IX_Users_NormalizedEmail", "email")]
+    [InlineData("PK_Users", null)]
+    public void PostgreSqlUniqueViolationsNameTheFieldOfTheirIndex(string constraint, string? field) =>
+        Assert.Equal(new DatabaseFailure(DatabaseFailureKind.UniqueViolation, field), DatabaseErrors.Classify(new DbUpdateException("wrapped", PostgresError(
+            "23505", constraint, "duplicate key value violates unique constraint \"IX_Users_NormalizedUsername\" (EMAIL USERNAME)"))));
+
+    [Theory]
+    [InlineData("08006")] // connection failure
+    [InlineData("57P01")] // admin shutdown
+    [InlineData("57P03")] // cannot connect now (starting up)
+    [InlineData("40001")] // serialization failure
+    [InlineData("40P01")] // deadlock detected
+    [InlineData("53300")] // too many connections
+    [InlineData("28P01")] // password (access token) rejected
+    [InlineData("3D000")] // database does not exist
+    public void PostgreSqlConnectionShutdownSerializationAndDeadlockErrorsAreTransient(string sqlState) =>
+        Assert.Equal(DatabaseFailureKind.Transient, DatabaseErrors.Classify(PostgresError(sqlState)).Kind);
+
+    [Theory]
+    [InlineData("23502")] // not null violation
+    [InlineData("42P01")] // undefined table
+    public void OtherPostgreSqlErrorsAreNeitherTransientNorUnique(string sqlState) =>
+        Assert.Equal(DatabaseFailureKind.Other, DatabaseErrors.Classify(PostgresError(sqlState)).Kind);
+
+    [Fact]
+    public void NpgsqlNetworkFailuresAreTransient() =>
+        Assert.Equal(DatabaseFailureKind.Transient, DatabaseErrors.Classify(
+            new NpgsqlException("Failed to connect to 127.0.0.1:5432", new SocketException((int)SocketError.ConnectionRefused))).Kind);
 
     [Fact]
     public void SqliteUniqueConstraintErrorsNameTheField()
@@ -66,6 +102,9 @@ public class DatabaseErrorsTests
     [Fact]
     public void UnrelatedExceptionsAreOther() =>
         Assert.Equal(DatabaseFailureKind.Other, DatabaseErrors.Classify(new InvalidOperationException("bug")).Kind);
+
+    private static PostgresException PostgresError(string sqlState, string? constraint = null, string message = "failure") =>
+        new(message, "ERROR", "ERROR", sqlState, constraintName: constraint);
 
     // SqlException has no public constructor; build one the way SqlClient does, through its internal factory.
     private static SqlException SqlExceptionWith(int number, string message)

@@ -29,6 +29,102 @@ public class DatabaseSettingsTests
         Assert.Contains("'Postgres'", exception.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("PostgreSql")]
+    [InlineData("postgresql")]
+    [InlineData(" POSTGRESQL ")]
+    public void ThePostgreSqlProviderNameIsCaseInsensitive(string name) =>
+        Assert.Equal(DatabaseProvider.PostgreSql, DatabaseSettings.From(Configuration(new()
+        {
+            ["Database:Provider"] = name,
+            ["ConnectionStrings:Users"] = "Host=localhost;Database=users;Username=app;Password=secret",
+        })).Provider);
+
+    [Fact]
+    public void PostgreSqlWithoutAConnectionStringFailsAtStartUpNamingTheSetting()
+    {
+        var exception = Assert.Throws<InvalidOperationException>(() =>
+            new ServiceCollection().AddUsersData(Configuration(new() { ["Database:Provider"] = "PostgreSql" })));
+
+        Assert.Contains("'ConnectionStrings:Users'", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AnUnparsablePostgreSqlConnectionStringFailsWithoutEchoingIt()
+    {
+        var exception = Assert.Throws<InvalidOperationException>(() => DatabaseSettings.From(Configuration(new()
+        {
+            ["Database:Provider"] = "PostgreSql",
+            ["ConnectionStrings:Users"] = "Host=x;Passwrd=hunter2-secret",
+        })));
+
+        Assert.Contains("'ConnectionStrings:Users'", exception.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2-secret", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData("false", false)]
+    [InlineData("true", true)]
+    public void PostgreSqlMigratesAtStartUpOnlyWhenSetExplicitly(string? migrateOnStartup, bool expected)
+    {
+        var settings = DatabaseSettings.From(Configuration(new()
+        {
+            ["Database:Provider"] = "PostgreSql",
+            ["ConnectionStrings:Users"] = "Host=localhost;Database=users;Username=app;Password=secret",
+            ["Database:MigrateOnStartup"] = migrateOnStartup,
+        }));
+
+        Assert.Equal(expected, settings.MigrateOnStartup);
+    }
+
+    [Theory]
+    [InlineData("Host=example.postgres.database.azure.com;Database=users;Username=app-identity;SSL Mode=Require", true)]
+    [InlineData("Host=localhost;Database=users;Username=app;Password=secret", false)]
+    [InlineData("Host=localhost;Database=users;Username=app;Passfile=/home/app/.pgpass", false)]
+    public void PostgreSqlUsesAnAccessTokenOnlyWithoutAPassword(string connectionString, bool usesAccessToken) =>
+        Assert.Equal(usesAccessToken, DatabaseSettings.From(Configuration(new()
+        {
+            ["Database:Provider"] = "PostgreSql",
+            ["ConnectionStrings:Users"] = connectionString,
+        })).UsesAccessToken);
+
+    [Fact]
+    public void OnPostgreSqlTheClockHandsOutWholeMicrosecondsAsTheDatabaseStoresThem()
+    {
+        using var services = new ServiceCollection().AddUsersData(Configuration(new()
+        {
+            ["Database:Provider"] = "PostgreSql",
+            ["ConnectionStrings:Users"] = "Host=localhost;Database=users;Username=app;Password=secret",
+        })).BuildServiceProvider();
+
+        Assert.All(Enumerable.Range(0, 20).Select(_ => services.GetRequiredService<TimeProvider>().GetUtcNow()),
+            now => Assert.Equal(0, now.Ticks % TimeSpan.TicksPerMicrosecond));
+    }
+
+    [Fact]
+    public async Task AHostOnPostgreSqlWithMigrateOnStartupMigratesTheDatabaseBeforeItStarts()
+    {
+        var connectionString = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("host");
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Database:Provider"] = "PostgreSql",
+            ["ConnectionStrings:Users"] = connectionString,
+            ["Database:MigrateOnStartup"] = "true",
+        });
+        builder.Services.AddUsersData(builder.Configuration);
+        using var host = builder.Build();
+
+        await host.StartAsync();
+        await using var scope = host.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<UsersDbContext>();
+
+        Assert.Empty(await db.Database.GetPendingMigrationsAsync());
+        Assert.Equal(0, await db.Users.CountAsync());
+        await host.StopAsync();
+    }
+
     [Fact]
     public void SqlServerWithoutAConnectionStringFailsAtStartUpNamingTheSetting()
     {

@@ -3,12 +3,62 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.SqlServer.TransactSql.ScriptDom;
+using Npgsql;
 using UserFunctions.Core.Data;
+using UserFunctions.Tests.Infrastructure;
 
 namespace UserFunctions.Tests.Data;
 
 public class MigrationTests
 {
+    [Fact]
+    public async Task MigratingAnEmptyPostgreSqlDatabaseCreatesTheUsersTableAndItsUniqueIndexes()
+    {
+        var connectionString = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("migrations");
+        var options = new DbContextOptionsBuilder<PostgreSqlUsersDbContext>();
+        DataServiceCollectionExtensions.UsePostgreSql(options, new DatabaseSettings { Provider = DatabaseProvider.PostgreSql, ConnectionString = connectionString });
+        await using var db = new PostgreSqlUsersDbContext(options.Options);
+
+        await db.Database.MigrateAsync();
+
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'Users' AND indexdef LIKE 'CREATE UNIQUE INDEX%' AND indexname <> 'PK_Users' ORDER BY indexname",
+            connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var uniqueIndexes = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            uniqueIndexes.Add(reader.GetString(0));
+        }
+
+        Assert.Equal(["IX_Users_NormalizedEmail", "IX_Users_NormalizedUsername"], uniqueIndexes);
+        Assert.Empty(await db.Database.GetPendingMigrationsAsync());
+    }
+
+    [Theory]
+    [InlineData(typeof(SqliteUsersDbContext), "Sqlite")]
+    [InlineData(typeof(SqlServerUsersDbContext), "SqlServer")]
+    [InlineData(typeof(PostgreSqlUsersDbContext), "PostgreSql")]
+    public void EachProvidersModelSnapshotLivesBesideItsMigrations(Type context, string provider)
+    {
+        var snapshots = Directory.GetFiles(RepositoryRoot.Combine("UserFunctions.Core"), $"{context.Name}ModelSnapshot.cs", SearchOption.AllDirectories)
+            .Where(path => !path.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Select(path => Path.GetRelativePath(RepositoryRoot.Path, path).Replace('\\', '/'));
+
+        Assert.Equal([$"UserFunctions.Core/Data/Migrations/{provider}/{context.Name}ModelSnapshot.cs"], snapshots);
+    }
+
+    [Fact]
+    public void PostgreSqlMigrationsMatchTheModel()
+    {
+        using var db = new PostgreSqlDesignTimeFactory().CreateDbContext([]);
+
+        Assert.NotEmpty(db.Database.GetMigrations());
+        Assert.False(db.Database.HasPendingModelChanges(), "The model changed without a PostgreSQL migration: run `dotnet ef migrations add`.");
+    }
+
     [Fact]
     public void MigratingAnEmptySqliteDatabaseCreatesTheUsersTableAndItsUniqueIndexes()
     {

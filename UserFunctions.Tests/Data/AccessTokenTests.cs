@@ -4,11 +4,12 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Moq;
+using Npgsql;
 using UserFunctions.Core.Data;
 
 namespace UserFunctions.Tests.Data;
 
-public class SqlAccessTokenTests
+public class AccessTokenTests
 {
     private const string AzureSqlResource = "https://database.windows.net/";
     private static readonly DateTimeOffset Start = new(2026, 11, 24, 9, 0, 0, TimeSpan.Zero);
@@ -17,7 +18,7 @@ public class SqlAccessTokenTests
     public async Task TheCallbackAsksTheCredentialForTheAzureSqlScopeAndReturnsItsToken()
     {
         var credential = CredentialReturning(("token-1", Start.AddHours(1)));
-        using var tokens = new SqlAccessTokenProvider(credential.Object, ClockAt(Start).Object);
+        using var tokens = new AccessTokenProvider(credential.Object, ClockAt(Start).Object);
 
         var token = await tokens.Callback(new TestAuthenticationParameters(AzureSqlResource), CancellationToken.None);
 
@@ -33,7 +34,7 @@ public class SqlAccessTokenTests
     {
         var credential = CredentialReturning(("token-1", Start.AddHours(1)), ("token-2", Start.AddHours(2)));
         var clock = ClockAt(Start);
-        using var tokens = new SqlAccessTokenProvider(credential.Object, clock.Object);
+        using var tokens = new AccessTokenProvider(credential.Object, clock.Object);
         var parameters = new TestAuthenticationParameters(AzureSqlResource);
 
         var first = await tokens.Callback(parameters, CancellationToken.None);
@@ -52,7 +53,7 @@ public class SqlAccessTokenTests
     public async Task ConcurrentCallersShareOneCredentialCall()
     {
         var credential = CredentialReturning(("token-1", Start.AddHours(1)));
-        using var tokens = new SqlAccessTokenProvider(credential.Object, ClockAt(Start).Object);
+        using var tokens = new AccessTokenProvider(credential.Object, ClockAt(Start).Object);
 
         var results = await Task.WhenAll(Enumerable.Range(0, 16)
             .Select(_ => Task.Run(() => tokens.Callback(new TestAuthenticationParameters(AzureSqlResource), CancellationToken.None))));
@@ -66,7 +67,7 @@ public class SqlAccessTokenTests
     {
         var credential = CredentialReturning(("token-1", Start.AddHours(1)));
         using var services = SqlServerServices("Server=tcp:example.database.windows.net,1433;Database=users;Encrypt=True", credential.Object);
-        var tokens = services.GetRequiredService<SqlAccessTokenProvider>();
+        var tokens = services.GetRequiredService<AccessTokenProvider>();
 
         var connections = Enumerable.Range(0, 2).Select(_ =>
         {
@@ -89,7 +90,64 @@ public class SqlAccessTokenTests
         var connection = (SqlConnection)scope.ServiceProvider.GetRequiredService<UsersDbContext>().Database.GetDbConnection();
 
         Assert.Null(connection.AccessTokenCallback);
-        Assert.Null(services.GetService<SqlAccessTokenProvider>());
+        Assert.Null(services.GetService<AccessTokenProvider>());
+    }
+
+    [Fact]
+    public async Task ThePostgreSqlPasswordIsATokenForAzureDatabaseForPostgreSql()
+    {
+        var credential = CredentialReturning(("token-1", Start.AddHours(1)));
+        using var tokens = new AccessTokenProvider(credential.Object, ClockAt(Start).Object);
+
+        var password = await tokens.GetPostgreSqlPasswordAsync(new NpgsqlConnectionStringBuilder(), CancellationToken.None);
+
+        Assert.Equal("token-1", password);
+        credential.Verify(c => c.GetTokenAsync(
+            It.Is<TokenRequestContext>(r => r.Scopes.SequenceEqual(new[] { "https://ossrdbms-aad.database.windows.net/.default" })),
+            It.IsAny<CancellationToken>()), Times.Once);
+    }
+
+    [Fact]
+    public void NpgsqlHoldsEachPasswordForLessTimeThanTheTokenHasLeft() =>
+        Assert.True(AccessTokenProvider.PostgreSqlPasswordRefreshInterval < AccessTokenProvider.RefreshBeforeExpiry);
+
+    [Fact]
+    public async Task APasswordlessPostgreSqlConnectionSignsInWithTheCredentialsToken()
+    {
+        // A real server: a role whose password is the token, so only the token can sign it in.
+        var token = $"token-{Guid.NewGuid():N}";
+        var role = $"entra_{Guid.NewGuid():N}";
+        var server = await PostgresServer.GetAsync();
+        await using (var admin = new NpgsqlConnection(server.AdminConnectionString))
+        {
+            await admin.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE ROLE \"{role}\" LOGIN PASSWORD '{token}'", admin);
+            await create.ExecuteNonQueryAsync();
+        }
+
+        var connectionString = new NpgsqlConnectionStringBuilder(await server.CreateDatabaseAsync("tokens")) { Username = role, Password = null }.ConnectionString;
+        var credential = CredentialReturning((token, DateTimeOffset.UtcNow.AddHours(1)));
+        await using var services = PostgreSqlServices(connectionString, credential.Object);
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<UsersDbContext>();
+
+        var user = await db.Database.SqlQueryRaw<string>("SELECT current_user AS \"Value\"").SingleAsync();
+
+        Assert.Equal(role, user);
+        credential.Verify(c => c.GetTokenAsync(
+            It.Is<TokenRequestContext>(r => r.Scopes.SequenceEqual(new[] { AccessTokenProvider.PostgreSqlScope })),
+            It.IsAny<CancellationToken>()), Times.Once);
+    }
+
+    [Fact]
+    public async Task APostgreSqlConnectionStringWithAPasswordIsPassedThroughUntouched()
+    {
+        var connectionString = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("tokens");
+        await using var services = PostgreSqlServices(connectionString, new Mock<TokenCredential>(MockBehavior.Strict).Object);
+        await using var scope = services.CreateAsyncScope();
+
+        Assert.True(await scope.ServiceProvider.GetRequiredService<UsersDbContext>().Database.CanConnectAsync());
+        Assert.Null(services.GetService<AccessTokenProvider>());
     }
 
     [Fact]
@@ -106,6 +164,19 @@ public class SqlAccessTokenTests
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Database:Provider"] = "SqlServer",
+            ["ConnectionStrings:Users"] = connectionString,
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddSingleton(credential);
+        services.AddUsersData(configuration);
+        return services.BuildServiceProvider();
+    }
+
+    private static ServiceProvider PostgreSqlServices(string connectionString, TokenCredential credential)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Database:Provider"] = "PostgreSql",
             ["ConnectionStrings:Users"] = connectionString,
         }).Build();
         var services = new ServiceCollection();

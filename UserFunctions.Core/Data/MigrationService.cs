@@ -6,11 +6,12 @@ using Microsoft.Extensions.Logging;
 namespace UserFunctions.Core.Data;
 
 /// <summary>
-/// Creates and migrates the embedded SQLite database so a fresh clone runs with no setup. Runs in
+/// Creates and migrates the database when the host starts, so a fresh clone runs with no setup. Runs in
 /// <see cref="IHostedLifecycleService.StartingAsync"/>, before the server takes its first request.
-/// Never registered for SQL Server: the migration bundle changes that schema, at deployment.
+/// Registered by default on SQLite, on PostgreSQL only when <c>Database:MigrateOnStartup=true</c> is set, never on SQL
+/// Server: deployed schemas change through the migration bundle, and the app's identity has no DDL rights.
 /// </summary>
-internal sealed partial class SqliteMigrationService(IServiceScopeFactory scopes, ILogger<SqliteMigrationService> logger)
+internal sealed partial class MigrationService(IServiceScopeFactory scopes, ILogger<MigrationService> logger)
     : IHostedLifecycleService
 {
     public async Task StartingAsync(CancellationToken cancellationToken)
@@ -24,8 +25,11 @@ internal sealed partial class SqliteMigrationService(IServiceScopeFactory scopes
             LogMigrated(pending.Count, pending);
         }
 
-        // WAL lets readers run beside the writer; the mode is stored in the database file.
-        await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = 'wal';", cancellationToken);
+        if (db.Database.IsSqlite())
+        {
+            // WAL lets readers run beside the writer; the mode is stored in the database file.
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = 'wal';", cancellationToken);
+        }
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -34,6 +38,6 @@ internal sealed partial class SqliteMigrationService(IServiceScopeFactory scopes
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Applied {Count} SQLite migration(s): {Migrations}")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Applied {Count} migration(s): {Migrations}")]
     private partial void LogMigrated(int count, IReadOnlyList<string> migrations);
 }
