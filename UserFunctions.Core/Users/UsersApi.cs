@@ -1,7 +1,9 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.Extensions.Logging;
 using UserFunctions.Core.Data;
 using UserFunctions.Core.Http;
@@ -18,28 +20,37 @@ public static partial class UsersApi
     public const int DefaultPageSize = 20;
     public const int MaxPageSize = 100;
 
-    private static readonly Func<UsersDbContext, int, CancellationToken, Task<VersionedUser?>> FindById =
-        EF.CompileAsyncQuery((UsersDbContext db, int id, CancellationToken _) => db.Users
-            .AsNoTracking()
-            .Where(u => u.Id == id)
-            .Select(u => new VersionedUser(new UserResponse(u.Id, u.Username, u.Email, u.CreatedAt, u.UpdatedAt), u.Version))
-            .FirstOrDefault());
+    // EF binds a compiled query to the first model it runs on, and one process can serve several providers (the tests
+    // do), so each provider's model gets its own set.
+    private static readonly ConcurrentDictionary<IModel, CompiledQueries> QueriesByModel = new();
 
-    // Tracked: PUT and PATCH change this instance and save it with its version as the concurrency token.
-    private static readonly Func<UsersDbContext, int, CancellationToken, Task<User?>> FindForUpdate =
-        EF.CompileAsyncQuery((UsersDbContext db, int id, CancellationToken _) => db.Users.FirstOrDefault(u => u.Id == id));
+    private static CompiledQueries Queries(UsersDbContext db) => QueriesByModel.GetOrAdd(db.Model, static _ => new CompiledQueries());
 
-    // EF specializes the SQL for each null/non-null combination of the filters, so every variant is a plain
-    // `WHERE Id > @after [AND NormalizedUsername = @u] [AND NormalizedEmail = @e]` served by the primary key or an index.
-    private static readonly Func<UsersDbContext, int, string?, string?, int, IAsyncEnumerable<UserResponse>> ListPage =
-        EF.CompileAsyncQuery((UsersDbContext db, int afterId, string? normalizedUsername, string? normalizedEmail, int take) => db.Users
-            .AsNoTracking()
-            .Where(u => u.Id > afterId
-                && (normalizedUsername == null || u.NormalizedUsername == normalizedUsername)
-                && (normalizedEmail == null || u.NormalizedEmail == normalizedEmail))
-            .OrderBy(u => u.Id)
-            .Take(take)
-            .Select(u => new UserResponse(u.Id, u.Username, u.Email, u.CreatedAt, u.UpdatedAt)));
+    private sealed class CompiledQueries
+    {
+        public readonly Func<UsersDbContext, int, CancellationToken, Task<VersionedUser?>> FindById =
+            EF.CompileAsyncQuery((UsersDbContext db, int id, CancellationToken _) => db.Users
+                .AsNoTracking()
+                .Where(u => u.Id == id)
+                .Select(u => new VersionedUser(new UserResponse(u.Id, u.Username, u.Email, u.CreatedAt, u.UpdatedAt), u.Version))
+                .FirstOrDefault());
+
+        // Tracked: PUT and PATCH change this instance and save it with its version as the concurrency token.
+        public readonly Func<UsersDbContext, int, CancellationToken, Task<User?>> FindForUpdate =
+            EF.CompileAsyncQuery((UsersDbContext db, int id, CancellationToken _) => db.Users.FirstOrDefault(u => u.Id == id));
+
+        // EF specializes the SQL for each null/non-null combination of the filters, so every variant is a plain
+        // `WHERE Id > @after [AND NormalizedUsername = @u] [AND NormalizedEmail = @e]` served by the primary key or an index.
+        public readonly Func<UsersDbContext, int, string?, string?, int, IAsyncEnumerable<UserResponse>> ListPage =
+            EF.CompileAsyncQuery((UsersDbContext db, int afterId, string? normalizedUsername, string? normalizedEmail, int take) => db.Users
+                .AsNoTracking()
+                .Where(u => u.Id > afterId
+                    && (normalizedUsername == null || u.NormalizedUsername == normalizedUsername)
+                    && (normalizedEmail == null || u.NormalizedEmail == normalizedEmail))
+                .OrderBy(u => u.Id)
+                .Take(take)
+                .Select(u => new UserResponse(u.Id, u.Username, u.Email, u.CreatedAt, u.UpdatedAt)));
+    }
 
     public static async Task<IResult> CreateUser(HttpRequest request, UsersDbContext db, TimeProvider clock)
     {
@@ -82,7 +93,7 @@ public static partial class UsersApi
 
         // One extra row tells whether another page exists without a COUNT.
         var items = new List<UserResponse>(limit + 1);
-        await foreach (var user in ListPage(
+        await foreach (var user in Queries(db).ListPage(
             db,
             afterId,
             username is null ? null : User.Normalize(username.Trim()),
@@ -105,7 +116,7 @@ public static partial class UsersApi
     public static async Task<IResult> GetUser(string id, HttpRequest request, UsersDbContext db)
     {
         if (!TryParseId(id, out var userId)
-            || await FindById(db, userId, request.HttpContext.RequestAborted) is not { } found)
+            || await Queries(db).FindById(db, userId, request.HttpContext.RequestAborted) is not { } found)
         {
             return ApiProblems.UserNotFound();
         }
@@ -210,7 +221,7 @@ public static partial class UsersApi
         var cancellationToken = request.HttpContext.RequestAborted;
         for (var attempt = 1; ; attempt++)
         {
-            var user = await FindForUpdate(db, userId, cancellationToken);
+            var user = await Queries(db).FindForUpdate(db, userId, cancellationToken);
             if (user is null)
             {
                 return ApiProblems.UserNotFound();

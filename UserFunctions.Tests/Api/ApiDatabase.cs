@@ -1,12 +1,15 @@
+using System.Net;
 using Microsoft.Data.Sqlite;
+using Npgsql;
+using UserFunctions.Tests.Data;
 
 namespace UserFunctions.Tests.Api;
 
 /// <summary>The database behind an API host, which tests reach directly to count rows and to break things for real.</summary>
 public abstract class ApiDatabase : IAsyncDisposable
 {
-    /// <summary>The settings that point a host at this database, in configuration-key form (<c>Database:Provider</c>).</summary>
-    public abstract IReadOnlyDictionary<string, string?> HostSettings { get; }
+    /// <summary>Creates the database; returns the settings that point a host at it, in configuration-key form (<c>Database:Provider</c>).</summary>
+    public abstract Task<IReadOnlyDictionary<string, string?>> CreateAsync();
 
     public abstract Task<long> CountUsersAsync();
 
@@ -29,24 +32,15 @@ public abstract class ApiDatabase : IAsyncDisposable
 public sealed class SqliteApiDatabase(bool pooling) : ApiDatabase
 {
     private readonly string _path = Path.Combine(Path.GetTempPath(), $"userfunctions-tests-{Guid.NewGuid():N}.db");
-    private bool _created;
 
-    public override IReadOnlyDictionary<string, string?> HostSettings
+    public override async Task<IReadOnlyDictionary<string, string?>> CreateAsync()
     {
-        get
+        await File.WriteAllBytesAsync(_path, []);
+        return new Dictionary<string, string?>
         {
-            if (!_created)
-            {
-                File.WriteAllBytes(_path, []);
-                _created = true;
-            }
-
-            return new Dictionary<string, string?>
-            {
-                ["Database:Provider"] = "Sqlite",
-                ["ConnectionStrings:Users"] = $"Data Source={_path};Mode=ReadWrite" + (pooling ? "" : ";Pooling=False"),
-            };
-        }
+            ["Database:Provider"] = "Sqlite",
+            ["ConnectionStrings:Users"] = $"Data Source={_path};Mode=ReadWrite" + (pooling ? "" : ";Pooling=False"),
+        };
     }
 
     public override async Task<long> CountUsersAsync()
@@ -98,5 +92,64 @@ public sealed class SqliteApiDatabase(bool pooling) : ApiDatabase
             restore();
             return ValueTask.CompletedTask;
         }
+    }
+}
+
+/// <summary>
+/// A database of its own on the test run's PostgreSQL cluster, which the host migrates at start-up
+/// (<c>Database:MigrateOnStartup=true</c>). The host reaches the server through a <see cref="FaultProxy"/>, so taking the
+/// database offline cuts the host's connections for real; the test itself connects directly.
+/// </summary>
+public sealed class PostgreSqlApiDatabase : ApiDatabase
+{
+    private string _connectionString = "";
+    private FaultProxy? _proxy;
+
+    public override async Task<IReadOnlyDictionary<string, string?>> CreateAsync()
+    {
+        _connectionString = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("api");
+        var direct = new NpgsqlConnectionStringBuilder(_connectionString);
+        _proxy = new FaultProxy(new IPEndPoint(IPAddress.Parse(direct.Host!), direct.Port));
+        var throughProxy = new NpgsqlConnectionStringBuilder(_connectionString) { Port = _proxy.Port, Timeout = 5 };
+        return new Dictionary<string, string?>
+        {
+            ["Database:Provider"] = "PostgreSql",
+            ["ConnectionStrings:Users"] = throughProxy.ConnectionString,
+            ["Database:MigrateOnStartup"] = "true",
+            // One quick retry keeps the outage tests short; the retry path itself is still taken.
+            ["Database:MaxRetryCount"] = "1",
+            ["Database:MaxRetryDelaySeconds"] = "1",
+        };
+    }
+
+    public override async Task<long> CountUsersAsync()
+    {
+        await using var connection = await OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT COUNT(*) FROM \"Users\"", connection);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    public override async Task ExecuteSqlAsync(string sql)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public override Task<IAsyncDisposable> TakeOfflineAsync() => Task.FromResult(_proxy!.Cut());
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (_proxy is not null)
+        {
+            await _proxy.DisposeAsync();
+        }
+    }
+
+    private async Task<NpgsqlConnection> OpenAsync()
+    {
+        var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        return connection;
     }
 }

@@ -23,7 +23,7 @@ public enum HostKind
 
 /// <summary>
 /// One running API and its own database, shared by the tests of one class (xunit runs those one at a time, and
-/// <see cref="ApiTestBase"/> empties the table before each). Every test class in Api/ runs on each host.
+/// <see cref="ApiTestBase"/> empties the table before each). Every test class in Api/ runs on each host and database.
 /// </summary>
 public abstract class ApiHost(HostKind kind, Func<ApiDatabase> createDatabase) : IAsyncLifetime
 {
@@ -50,7 +50,7 @@ public abstract class ApiHost(HostKind kind, Func<ApiDatabase> createDatabase) :
 
     public async Task InitializeAsync()
     {
-        var settings = Database.HostSettings;
+        var settings = await Database.CreateAsync();
         if (Kind == HostKind.DevServer)
         {
             _devServer = DevServerApp.Build([], builder =>
@@ -138,3 +138,7 @@ public abstract class ApiHost(HostKind kind, Func<ApiDatabase> createDatabase) :
 public sealed class DevServerOnSqlite() : ApiHost(HostKind.DevServer, () => new SqliteApiDatabase(pooling: true));
 
 public sealed class FunctionsOnSqlite() : ApiHost(HostKind.Functions, () => new SqliteApiDatabase(pooling: false));
+
+public sealed class DevServerOnPostgreSql() : ApiHost(HostKind.DevServer, () => new PostgreSqlApiDatabase());
+
+public sealed class FunctionsOnPostgreSql() : ApiHost(HostKind.Functions, () => new PostgreSqlApiDatabase());

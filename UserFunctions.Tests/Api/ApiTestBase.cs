@@ -5,8 +5,9 @@ using System.Text.Json;
 namespace UserFunctions.Tests.Api;
 
 /// <summary>
-/// The HTTP tests, written once and run on every host: each test class is abstract and nests one sealed subclass per
-/// host (<c>OnDevServer</c>, <c>OnFunctions</c>), whose class fixture is that host. Each test starts with an empty table.
+/// The HTTP tests, written once and run on every host and database: each test class is abstract and nests one sealed
+/// subclass per combination (<c>OnDevServerSqlite</c>, <c>OnFunctionsSqlite</c>, <c>OnDevServerPostgreSql</c>,
+/// <c>OnFunctionsPostgreSql</c>), whose class fixture is that host. Each test starts with an empty table.
 /// </summary>
 public abstract class ApiTestBase(ApiHost host) : IAsyncLifetime
 {

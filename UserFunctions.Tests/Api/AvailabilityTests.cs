@@ -4,9 +4,13 @@ namespace UserFunctions.Tests.Api;
 
 public abstract class AvailabilityTests(ApiHost host) : ApiTestBase(host)
 {
-    public sealed class OnDevServer(DevServerOnSqlite host) : AvailabilityTests(host), IClassFixture<DevServerOnSqlite>;
+    public sealed class OnDevServerSqlite(DevServerOnSqlite host) : AvailabilityTests(host), IClassFixture<DevServerOnSqlite>;
 
-    public sealed class OnFunctions(FunctionsOnSqlite host) : AvailabilityTests(host), IClassFixture<FunctionsOnSqlite>;
+    public sealed class OnFunctionsSqlite(FunctionsOnSqlite host) : AvailabilityTests(host), IClassFixture<FunctionsOnSqlite>;
+
+    public sealed class OnDevServerPostgreSql(DevServerOnPostgreSql host) : AvailabilityTests(host), IClassFixture<DevServerOnPostgreSql>;
+
+    public sealed class OnFunctionsPostgreSql(FunctionsOnPostgreSql host) : AvailabilityTests(host), IClassFixture<FunctionsOnPostgreSql>;
 
     [Fact]
     public async Task HealthIs200WhenTheDatabaseAnswers()

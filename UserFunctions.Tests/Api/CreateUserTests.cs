@@ -4,9 +4,13 @@ namespace UserFunctions.Tests.Api;
 
 public abstract class CreateUserTests(ApiHost host) : ApiTestBase(host)
 {
-    public sealed class OnDevServer(DevServerOnSqlite host) : CreateUserTests(host), IClassFixture<DevServerOnSqlite>;
+    public sealed class OnDevServerSqlite(DevServerOnSqlite host) : CreateUserTests(host), IClassFixture<DevServerOnSqlite>;
 
-    public sealed class OnFunctions(FunctionsOnSqlite host) : CreateUserTests(host), IClassFixture<FunctionsOnSqlite>;
+    public sealed class OnFunctionsSqlite(FunctionsOnSqlite host) : CreateUserTests(host), IClassFixture<FunctionsOnSqlite>;
+
+    public sealed class OnDevServerPostgreSql(DevServerOnPostgreSql host) : CreateUserTests(host), IClassFixture<DevServerOnPostgreSql>;
+
+    public sealed class OnFunctionsPostgreSql(FunctionsOnPostgreSql host) : CreateUserTests(host), IClassFixture<FunctionsOnPostgreSql>;
 
     [Fact]
     public async Task PostingAValidUserReturns201WithLocationETagAndTheTrimmedUser()

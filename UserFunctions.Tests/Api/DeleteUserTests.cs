@@ -5,9 +5,13 @@ namespace UserFunctions.Tests.Api;
 
 public abstract class DeleteUserTests(ApiHost host) : ApiTestBase(host)
 {
-    public sealed class OnDevServer(DevServerOnSqlite host) : DeleteUserTests(host), IClassFixture<DevServerOnSqlite>;
+    public sealed class OnDevServerSqlite(DevServerOnSqlite host) : DeleteUserTests(host), IClassFixture<DevServerOnSqlite>;
 
-    public sealed class OnFunctions(FunctionsOnSqlite host) : DeleteUserTests(host), IClassFixture<FunctionsOnSqlite>;
+    public sealed class OnFunctionsSqlite(FunctionsOnSqlite host) : DeleteUserTests(host), IClassFixture<FunctionsOnSqlite>;
+
+    public sealed class OnDevServerPostgreSql(DevServerOnPostgreSql host) : DeleteUserTests(host), IClassFixture<DevServerOnPostgreSql>;
+
+    public sealed class OnFunctionsPostgreSql(FunctionsOnPostgreSql host) : DeleteUserTests(host), IClassFixture<FunctionsOnPostgreSql>;
 
     [Fact]
     public async Task DeletingAUserIs204AndItIsGoneAfterwards()

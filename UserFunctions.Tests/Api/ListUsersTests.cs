@@ -6,9 +6,13 @@ namespace UserFunctions.Tests.Api;
 
 public abstract class ListUsersTests(ApiHost host) : ApiTestBase(host)
 {
-    public sealed class OnDevServer(DevServerOnSqlite host) : ListUsersTests(host), IClassFixture<DevServerOnSqlite>;
+    public sealed class OnDevServerSqlite(DevServerOnSqlite host) : ListUsersTests(host), IClassFixture<DevServerOnSqlite>;
 
-    public sealed class OnFunctions(FunctionsOnSqlite host) : ListUsersTests(host), IClassFixture<FunctionsOnSqlite>;
+    public sealed class OnFunctionsSqlite(FunctionsOnSqlite host) : ListUsersTests(host), IClassFixture<FunctionsOnSqlite>;
+
+    public sealed class OnDevServerPostgreSql(DevServerOnPostgreSql host) : ListUsersTests(host), IClassFixture<DevServerOnPostgreSql>;
+
+    public sealed class OnFunctionsPostgreSql(FunctionsOnPostgreSql host) : ListUsersTests(host), IClassFixture<FunctionsOnPostgreSql>;
 
     [Fact]
     public async Task WalkingEveryPageWithNextReturnsEachUserOnceInIdOrder()

@@ -5,9 +5,13 @@ namespace UserFunctions.Tests.Api;
 
 public abstract class MalformedRequestTests(ApiHost host) : ApiTestBase(host)
 {
-    public sealed class OnDevServer(DevServerOnSqlite host) : MalformedRequestTests(host), IClassFixture<DevServerOnSqlite>;
+    public sealed class OnDevServerSqlite(DevServerOnSqlite host) : MalformedRequestTests(host), IClassFixture<DevServerOnSqlite>;
 
-    public sealed class OnFunctions(FunctionsOnSqlite host) : MalformedRequestTests(host), IClassFixture<FunctionsOnSqlite>;
+    public sealed class OnFunctionsSqlite(FunctionsOnSqlite host) : MalformedRequestTests(host), IClassFixture<FunctionsOnSqlite>;
+
+    public sealed class OnDevServerPostgreSql(DevServerOnPostgreSql host) : MalformedRequestTests(host), IClassFixture<DevServerOnPostgreSql>;
+
+    public sealed class OnFunctionsPostgreSql(FunctionsOnPostgreSql host) : MalformedRequestTests(host), IClassFixture<FunctionsOnPostgreSql>;
 
     public static TheoryData<string, string, string, HttpStatusCode> BadBodies => new()
     {

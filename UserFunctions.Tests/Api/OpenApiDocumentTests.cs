@@ -6,9 +6,13 @@ namespace UserFunctions.Tests.Api;
 
 public abstract class OpenApiDocumentTests(ApiHost host) : ApiTestBase(host)
 {
-    public sealed class OnDevServer(DevServerOnSqlite host) : OpenApiDocumentTests(host), IClassFixture<DevServerOnSqlite>;
+    public sealed class OnDevServerSqlite(DevServerOnSqlite host) : OpenApiDocumentTests(host), IClassFixture<DevServerOnSqlite>;
 
-    public sealed class OnFunctions(FunctionsOnSqlite host) : OpenApiDocumentTests(host), IClassFixture<FunctionsOnSqlite>;
+    public sealed class OnFunctionsSqlite(FunctionsOnSqlite host) : OpenApiDocumentTests(host), IClassFixture<FunctionsOnSqlite>;
+
+    public sealed class OnDevServerPostgreSql(DevServerOnPostgreSql host) : OpenApiDocumentTests(host), IClassFixture<DevServerOnPostgreSql>;
+
+    public sealed class OnFunctionsPostgreSql(FunctionsOnPostgreSql host) : OpenApiDocumentTests(host), IClassFixture<FunctionsOnPostgreSql>;
 
     // What shared/API.md says each operation can answer.
     private static readonly Dictionary<string, int[]> ContractStatuses = new()

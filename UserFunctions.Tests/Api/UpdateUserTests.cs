@@ -5,9 +5,13 @@ namespace UserFunctions.Tests.Api;
 
 public abstract class UpdateUserTests(ApiHost host) : ApiTestBase(host)
 {
-    public sealed class OnDevServer(DevServerOnSqlite host) : UpdateUserTests(host), IClassFixture<DevServerOnSqlite>;
+    public sealed class OnDevServerSqlite(DevServerOnSqlite host) : UpdateUserTests(host), IClassFixture<DevServerOnSqlite>;
 
-    public sealed class OnFunctions(FunctionsOnSqlite host) : UpdateUserTests(host), IClassFixture<FunctionsOnSqlite>;
+    public sealed class OnFunctionsSqlite(FunctionsOnSqlite host) : UpdateUserTests(host), IClassFixture<FunctionsOnSqlite>;
+
+    public sealed class OnDevServerPostgreSql(DevServerOnPostgreSql host) : UpdateUserTests(host), IClassFixture<DevServerOnPostgreSql>;
+
+    public sealed class OnFunctionsPostgreSql(FunctionsOnPostgreSql host) : UpdateUserTests(host), IClassFixture<FunctionsOnPostgreSql>;
 
     private const string JaneJson = "{\"username\":\"jane_doe\",\"email\":\"jane@example.com\"}";
 

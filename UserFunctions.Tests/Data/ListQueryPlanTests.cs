@@ -66,28 +66,6 @@ public sealed class PostgreSqlListQueryPlanTests(PostgreSqlListQueryPlanTests.Da
         Assert.Contains(index == PrimaryKey ? "\"PK_Users\"" : $"\"{index}\"", plan, StringComparison.Ordinal);
     }
 
-    // UsersApi's compiled queries bind to the first model they run with ("Compiled queries can only be used with a single
-    // model"), and in this test process that is SQLite's. Until they are kept per model, this runs the same LINQ uncompiled.
-    protected override async Task ListAsync(IServiceProvider services, UsersDbContext db, string query)
-    {
-        var (afterId, username, email) = query switch
-        {
-            "?username=John_Doe" => (0, User.Normalize("John_Doe"), null),
-            "?email=John%40Example.com" => (0, null, User.Normalize("John@Example.com")),
-            "?cursor" => (5, null, (string?)null),
-            _ => (0, (string?)null, (string?)null),
-        };
-        await db.Users
-            .AsNoTracking()
-            .Where(u => u.Id > afterId
-                && (username == null || u.NormalizedUsername == username)
-                && (email == null || u.NormalizedEmail == email))
-            .OrderBy(u => u.Id)
-            .Take(UsersApi.DefaultPageSize + 1)
-            .Select(u => new UserResponse(u.Id, u.Username, u.Email, u.CreatedAt, u.UpdatedAt))
-            .ToListAsync();
-    }
-
     public sealed class Database : PlanDatabase
     {
         private string _connectionString = "";
@@ -152,7 +130,7 @@ public abstract class ListQueryPlanTests<TDatabase>(TDatabase database) : IClass
 
     protected abstract void AssertIndexSearch(string plan, string index);
 
-    protected virtual async Task ListAsync(IServiceProvider services, UsersDbContext db, string query)
+    private static async Task ListAsync(IServiceProvider services, UsersDbContext db, string query)
     {
         var context = new DefaultHttpContext { RequestServices = services };
         context.Request.Path = "/api/users";
