@@ -33,11 +33,21 @@ internal sealed partial class FunctionsProxy(
     private readonly string _destination = worker.HttpUri.ToString();
     private readonly byte[]? _functionKey = options.FunctionKey is null ? null : Encoding.UTF8.GetBytes(options.FunctionKey);
 
-    private int _inFlight;
+    private readonly ConcurrentDictionary<string, bool> _inFlight = new();
 
     public ConcurrentQueue<CompletedInvocation> Completed { get; } = new();
 
-    public int InFlight => Volatile.Read(ref _inFlight);
+    public int InFlight => _inFlight.Count;
+
+    /// <summary>Cancels every running invocation while its client waits, as the host does at a timeout or a shutdown.</summary>
+    public void CancelAll()
+    {
+        foreach (var invocationId in _inFlight.Keys)
+        {
+            _inFlight[invocationId] = true;
+            channel.Cancel(invocationId);
+        }
+    }
 
     public void Dispose() => _toWorker.Dispose();
 
@@ -84,12 +94,11 @@ internal sealed partial class FunctionsProxy(
 
         var invocationId = Guid.NewGuid().ToString();
         context.Items[InvocationIdHeader] = invocationId;
-        Interlocked.Increment(ref _inFlight);
+        _inFlight[invocationId] = false;
         var invocation = channel.InvokeAsync(NewInvocation(invocationId, function, routeValues, request));
-        var cancelSent = false;
         await using (context.RequestAborted.Register(() =>
         {
-            cancelSent = true;
+            _inFlight[invocationId] = true;
             channel.Cancel(invocationId);
         }))
         {
@@ -100,9 +109,9 @@ internal sealed partial class FunctionsProxy(
                 LogForwardFailed(logger, function.Name, error);
             }
 
-            var outcome = await OutcomeAsync(invocation, function, cancelSent);
+            var outcome = await OutcomeAsync(invocation, function, _inFlight[invocationId]);
+            _inFlight.TryRemove(invocationId, out var cancelSent);
             Completed.Enqueue(new CompletedInvocation(invocationId, function.Name, outcome, cancelSent));
-            Interlocked.Decrement(ref _inFlight);
         }
     }
 

@@ -68,6 +68,10 @@ public sealed partial class FunctionsTestHost : IAsyncDisposable
     /// <summary>Invocations sent to the worker whose outcome is not in yet.</summary>
     public int InvocationsInFlight => _front.Services.GetRequiredService<FunctionsProxy>().InFlight;
 
+    /// <summary>Sends InvocationCancel for every running invocation while its client still waits, as the real host does when
+    /// <c>functionTimeout</c> elapses or it shuts down.</summary>
+    public void CancelRunningInvocations() => _front.Services.GetRequiredService<FunctionsProxy>().CancelAll();
+
     public IReadOnlyCollection<CompletedInvocation> CompletedInvocations => _front.Services.GetRequiredService<FunctionsProxy>().Completed;
 
     /// <summary>Completes with the worker's exit code if it exits.</summary>

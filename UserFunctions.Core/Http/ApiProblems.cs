@@ -68,6 +68,14 @@ internal static partial class ApiProblems
     /// <summary>Maps a failure of a request's database work to its problem response, logging what the caller is not told.</summary>
     public static IResult ForException(Exception exception, HttpContext context)
     {
+        if (exception is BadHttpRequestException badRequest)
+        {
+            // The request could not be read to its end (a body cut short, say): the client's error, not the server's.
+            return badRequest.StatusCode == StatusCodes.Status400BadRequest
+                ? MalformedBody("The request body could not be read to its end.")
+                : TypedResults.Problem(statusCode: badRequest.StatusCode, title: "The request could not be read.");
+        }
+
         var logger = Logger(context);
         var failure = DatabaseErrors.Classify(exception);
         switch (failure.Kind)

@@ -138,6 +138,15 @@ public sealed class PostgreSqlApiDatabase : ApiDatabase
 
     public override Task<IAsyncDisposable> TakeOfflineAsync() => Task.FromResult(_proxy!.Cut());
 
+    /// <summary>How many queries on this database wait for a lock right now.</summary>
+    public async Task<long> QueriesWaitingOnLocksAsync()
+    {
+        await using var connection = await OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", connection);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
     public override async ValueTask DisposeAsync()
     {
         if (_proxy is not null)
@@ -146,7 +155,8 @@ public sealed class PostgreSqlApiDatabase : ApiDatabase
         }
     }
 
-    private async Task<NpgsqlConnection> OpenAsync()
+    /// <summary>A direct connection, not through the proxy.</summary>
+    public async Task<NpgsqlConnection> OpenAsync()
     {
         var connection = new NpgsqlConnection(_connectionString);
         await connection.OpenAsync();

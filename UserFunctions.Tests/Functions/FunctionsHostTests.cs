@@ -1,8 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using UserFunctions.Core.Users;
+using Npgsql;
 using UserFunctions.TestHost;
 using UserFunctions.Tests.Api;
 
@@ -77,41 +76,12 @@ public sealed class FunctionsHostTests(FunctionsOnSqlite host) : IClassFixture<F
     }
 
     [Fact]
-    public async Task AClientThatGoesAwayGetsItsInvocationCancelledAndNothingIsWritten()
-    {
-        await host.Database.DeleteAllUsersAsync();
-        var before = host.Functions!.CompletedInvocations.Count;
-
-        // Headers and half a body, then the client goes away while the function is reading the rest.
-        using (var client = new TcpClient())
-        {
-            await client.ConnectAsync(host.Functions.BaseAddress.Host, host.Functions.BaseAddress.Port);
-            var stream = client.GetStream();
-            await stream.WriteAsync(Encoding.ASCII.GetBytes(
-                $"POST /api/users HTTP/1.1\r\nHost: localhost\r\nx-functions-key: {ApiHost.FunctionKey}\r\n" +
-                "Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"username\":\"half"));
-            await stream.FlushAsync();
-            await WaitForAsync(() => host.Functions.InvocationsInFlight > 0 ? "started" : null);
-            // Give the worker time to start the function; if the client is gone before, the worker fails the invocation
-            // when its request never arrives, which this test accepts too.
-            await Task.Delay(TimeSpan.FromSeconds(1));
-            client.Client.LingerState = new LingerOption(true, 0);
-        }
-
-        var invocation = await WaitForAsync(() => host.Functions.CompletedInvocations.Skip(before).FirstOrDefault(i => i.FunctionName == UserOperations.CreateUser));
-        Assert.True(invocation.CancelSent, "The host should send InvocationCancel when the client goes away.");
-        // The worker ends the invocation without completing the function: the body it was reading was cut off.
-        Assert.Contains(invocation.Outcome, new[] { "Failure", "Cancelled" });
-        Assert.Equal(0, await host.CountUsersAsync());
-    }
-
-    [Fact]
     public async Task TheWorkerLogsReachTheHostsLogger()
     {
         using var created = await host.CreateAsync("logged_user", "logged@example.com");
 
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        await WaitForAsync(() => host.WorkerLog.FirstOrDefault(line => line.Contains("[UserFunctions.Api] Created user", StringComparison.Ordinal)));
+        await Poll.ForAsync(() => host.WorkerLog.FirstOrDefault(line => line.Contains("[UserFunctions.Api] Created user", StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -140,21 +110,6 @@ public sealed class FunctionsHostTests(FunctionsOnSqlite host) : IClassFixture<F
         return request;
     }
 
-    private static async Task<T> WaitForAsync<T>(Func<T?> probe) where T : class
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (probe() is { } found)
-            {
-                return found;
-            }
-
-            await Task.Delay(50);
-        }
-
-        throw new Xunit.Sdk.XunitException("Gave up waiting after 30 s.");
-    }
 }
 
 /// <summary>Start-up failures: each test starts (and fails to start) a worker of its own.</summary>
@@ -192,5 +147,63 @@ public sealed class FunctionsStartupTests
             File.Delete(path + "-wal");
             File.Delete(path + "-shm");
         }
+    }
+}
+
+/// <summary>
+/// Cancellation end to end, on a database server where it can be watched: the request's query waits on a lock the test
+/// holds, the client goes away, and the query must be gone from the server while the lock is still held.
+/// </summary>
+public sealed class FunctionsCancellationTests(FunctionsOnPostgreSql host) : IClassFixture<FunctionsOnPostgreSql>
+{
+    [Fact]
+    public async Task AClientThatGoesAwayGetsItsInvocationCancelledAndItsQueryStopped()
+    {
+        var database = (PostgreSqlApiDatabase)host.Database;
+        await using var locker = await database.OpenAsync();
+        await using var transaction = await locker.BeginTransactionAsync();
+        await using (var lockTable = new NpgsqlCommand("LOCK TABLE \"Users\" IN ACCESS EXCLUSIVE MODE", locker, transaction))
+        {
+            await lockTable.ExecuteNonQueryAsync();
+        }
+
+        var before = host.Functions!.CompletedInvocations.Count;
+        using var goneAway = new CancellationTokenSource();
+        var request = host.Client.GetAsync("/api/users", goneAway.Token);
+        await Poll.UntilAsync(async () => await database.QueriesWaitingOnLocksAsync() > 0);
+
+        await goneAway.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
+        var invocation = await Poll.ForAsync(() => host.Functions.CompletedInvocations.Skip(before).FirstOrDefault(i => i.FunctionName == UserOperations.ListUsers));
+        Assert.True(invocation.CancelSent, "The host should send InvocationCancel when the client goes away.");
+        Assert.Contains(invocation.Outcome, new[] { "Failure", "Cancelled" });
+        Assert.Equal(0, await database.QueriesWaitingOnLocksAsync());
+    }
+
+    [Fact]
+    public async Task WhenTheHostCancelsAnInvocationItsQueryStopsThoughTheClientStillWaits()
+    {
+        var database = (PostgreSqlApiDatabase)host.Database;
+        await using var locker = await database.OpenAsync();
+        await using var transaction = await locker.BeginTransactionAsync();
+        await using (var lockTable = new NpgsqlCommand("LOCK TABLE \"Users\" IN ACCESS EXCLUSIVE MODE", locker, transaction))
+        {
+            await lockTable.ExecuteNonQueryAsync();
+        }
+
+        var before = host.Functions!.CompletedInvocations.Count;
+        var request = host.Client.GetAsync("/api/users");
+        await Poll.UntilAsync(async () => await database.QueriesWaitingOnLocksAsync() > 0);
+
+        // What the real host does when functionTimeout elapses or it shuts down: the HTTP connection stays open.
+        host.Functions.CancelRunningInvocations();
+
+        var invocation = await Poll.ForAsync(() => host.Functions.CompletedInvocations.Skip(before).FirstOrDefault(i => i.FunctionName == UserOperations.ListUsers));
+        Assert.True(invocation.CancelSent);
+        Assert.Contains(invocation.Outcome, new[] { "Failure", "Cancelled" });
+        Assert.Equal(0, await database.QueriesWaitingOnLocksAsync());
+        using var response = await request.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.False(response.IsSuccessStatusCode, $"A cancelled invocation must not look like a success: {(int)response.StatusCode}.");
     }
 }
