@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
-using UserFunctions.Core.Users;
 using Npgsql;
+using UserFunctions.Core.Users;
 using UserFunctions.TestHost;
 using UserFunctions.Tests.Api;
 
