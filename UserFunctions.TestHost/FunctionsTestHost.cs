@@ -74,6 +74,8 @@ public sealed partial class FunctionsTestHost : IAsyncDisposable
 
     public IReadOnlyCollection<CompletedInvocation> CompletedInvocations => _front.Services.GetRequiredService<FunctionsProxy>().Completed;
 
+    public int WorkerProcessId => _worker.Id;
+
     /// <summary>Completes with the worker's exit code if it exits.</summary>
     public Task<int> WorkerExited => _worker.Exited;
 

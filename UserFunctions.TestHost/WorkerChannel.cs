@@ -23,6 +23,7 @@ internal sealed partial class WorkerChannel(string workerId, string appDirectory
     private readonly ConcurrentDictionary<string, TaskCompletionSource<InvocationResponse>> _invocations = new();
     private readonly TaskCompletionSource<WorkerReady> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Dictionary<string, RpcFunctionMetadata> _loading = [];
+    private readonly List<HttpFunction> _functions = [];
     private Uri? _httpUri;
     private int _attached;
 
@@ -190,8 +191,6 @@ internal sealed partial class WorkerChannel(string workerId, string appDirectory
                 break;
         }
     }
-
-    private readonly List<HttpFunction> _functions = [];
 
     private void LoadFunctions(FunctionMetadataResponse response)
     {

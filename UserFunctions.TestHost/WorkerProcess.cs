@@ -26,6 +26,8 @@ internal sealed class WorkerProcess : IDisposable
         Exited = process.WaitForExitAsync().ContinueWith(_ => process.ExitCode, TaskScheduler.Default);
     }
 
+    public int Id => _process.Id;
+
     /// <summary>Completes with the exit code when the worker exits.</summary>
     public Task<int> Exited { get; }
 

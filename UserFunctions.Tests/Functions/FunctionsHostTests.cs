@@ -128,6 +128,32 @@ public sealed class FunctionsStartupTests
     }
 
     [Fact]
+    public async Task AWorkerThatDiesIsReportedWithItsExitCodeAndRequestsFailInsteadOfHanging()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"userfunctions-dies-{Guid.NewGuid():N}.db");
+        var log = new ConcurrentQueue<string>();
+        await using var host = await ApiHost.StartFunctionsAsync(
+            new Dictionary<string, string?> { ["ConnectionStrings:Users"] = $"Data Source={path}" }, functionKey: null, log);
+        using var client = new HttpClient { BaseAddress = host.BaseAddress };
+        try
+        {
+            System.Diagnostics.Process.GetProcessById(host.WorkerProcessId).Kill();
+
+            Assert.NotEqual(0, await host.WorkerExited.WaitAsync(TimeSpan.FromSeconds(30)));
+            await Poll.ForAsync(() => log.FirstOrDefault(line => line.Contains("The worker exited with code", StringComparison.Ordinal)));
+            using var response = await client.GetAsync("/api/health");
+            Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            File.Delete(path);
+            File.Delete(path + "-wal");
+            File.Delete(path + "-shm");
+        }
+    }
+
+    [Fact]
     public async Task StoppingTheHostStopsTheWorker()
     {
         var path = Path.Combine(Path.GetTempPath(), $"userfunctions-stop-{Guid.NewGuid():N}.db");
