@@ -5,8 +5,9 @@
 #   2. run the SQLite bundle on a fresh database file, and the PostgreSQL bundle on a throwaway local cluster (initdb, as
 #      the postgres user when run as root): each must apply the migrations,
 #   3. run each again: it must exit 0 and report that no migrations were applied,
-#   4. if the dev server exists, start it on each of those databases with start-up migrations off, and expect
-#      GET /api/health = 200, GET /api/users = 200 and POST /api/users = 201 (the schema came from the bundle alone).
+#   4. start the dev server on each of those databases with start-up migrations off, and expect GET /api/health = 200,
+#      GET /api/users = 200 and POST /api/users = 201 (the schema came from the bundle alone); then the same through the
+#      Functions app, run by the test host's command line with a function key (and a 401 without it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -109,23 +110,30 @@ pg_port="$(free_port)"
 pg_connection="Host=127.0.0.1;Port=$pg_port;Database=users;Username=postgres;Password=$pg_password"
 migrate_twice PostgreSQL "$work/efbundle-postgresql" "$pg_connection"
 
-devserver=UserFunctions.DevServer/UserFunctions.DevServer.csproj
-if [[ ! -f "$devserver" ]]; then
-  echo "skipped: $devserver does not exist yet"
-  exit 0
-fi
-dotnet build "$devserver" --verbosity quiet --nologo
+dotnet build UserFunctions.DevServer --verbosity quiet --nologo
+dotnet build UserFunctions.TestHost --verbosity quiet --nologo
+dotnet build UserFunctions --verbosity quiet --nologo
+function_key="ci-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
-# Starts the dev server with the given settings (NAME=value ...) and checks that it reads and writes that database.
+# Starts the API on the given host (devserver | functions) with the given settings (NAME=value ...) and checks that it
+# reads and writes that database.
 serve() {
-  local name="$1"; shift
-  step "Dev server on the bundle-migrated $name database"
-  local port base status
+  local name="$1" host="$2"; shift 2
+  step "$host on the bundle-migrated $name database"
+  local port base status key_header=()
   port="$(free_port)"
-  # Own process group, so stop_server stops `dotnet run` and the server it started.
-  env "$@" Database__MigrateOnStartup=false \
-    setsid dotnet run --no-build --project UserFunctions.DevServer -- --urls "http://127.0.0.1:$port" \
-    >"$work/server-$name.log" 2>&1 &
+  # Own process group, so stop_server stops the server and whatever it started.
+  if [[ "$host" == devserver ]]; then
+    env "$@" Database__MigrateOnStartup=false \
+      setsid dotnet run --no-build --project UserFunctions.DevServer -- --urls "http://127.0.0.1:$port" \
+      >"$work/server-$name-$host.log" 2>&1 &
+  else
+    env "$@" Database__MigrateOnStartup=false \
+      setsid dotnet UserFunctions.TestHost/bin/Debug/net10.0/UserFunctions.TestHost.dll \
+        --app UserFunctions/bin/Debug/net10.0 --urls "http://127.0.0.1:$port" --function-key "$function_key" \
+      >"$work/server-$name-$host.log" 2>&1 &
+    key_header=(-H "x-functions-key: $function_key")
+  fi
   server_pid=$!
 
   base="http://127.0.0.1:$port/api"
@@ -139,24 +147,33 @@ serve() {
     sleep 1
   done
   if [[ "$status" != "200" ]]; then
-    cat "$work/server-$name.log"
+    cat "$work/server-$name-$host.log"
     echo "FAILED: GET /api/health on $name returned '${status:-nothing}' (expected 200 within 60 s)" >&2
     exit 1
   fi
   echo "GET /api/health: 200"
 
-  status="$(curl -s -o "$work/users.json" -w '%{http_code}' --max-time 10 "$base/users")"
+  if [[ "$host" == functions ]]; then
+    status="$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$base/users")"
+    if [[ "$status" != "401" ]]; then
+      echo "FAILED: GET /api/users without a function key returned $status (expected 401)" >&2
+      exit 1
+    fi
+    echo "GET /api/users without the key: 401"
+  fi
+
+  status="$(curl -s -o "$work/users.json" -w '%{http_code}' --max-time 10 "${key_header[@]}" "$base/users")"
   if [[ "$status" != "200" ]]; then
-    cat "$work/server-$name.log"
+    cat "$work/server-$name-$host.log"
     echo "FAILED: GET /api/users on $name returned $status (expected 200)" >&2
     exit 1
   fi
   echo "GET /api/users: 200 $(head -c 200 "$work/users.json")"
 
-  status="$(curl -s -o "$work/user.json" -w '%{http_code}' --max-time 10 -X POST "$base/users" \
-    -H 'Content-Type: application/json' -d '{"username":"ci_check","email":"ci_check@example.com"}')"
+  status="$(curl -s -o "$work/user.json" -w '%{http_code}' --max-time 10 -X POST "$base/users" "${key_header[@]}" \
+    -H 'Content-Type: application/json' -d "{\"username\":\"ci_$host\",\"email\":\"ci_$host@example.com\"}")"
   if [[ "$status" != "201" ]]; then
-    cat "$work/server-$name.log" "$work/user.json"
+    cat "$work/server-$name-$host.log" "$work/user.json"
     echo "FAILED: POST /api/users on $name returned $status (expected 201)" >&2
     exit 1
   fi
@@ -164,5 +181,7 @@ serve() {
   stop_server
 }
 
-serve SQLite ConnectionStrings__Users="Data Source=$db"
-serve PostgreSQL Database__Provider=PostgreSql ConnectionStrings__Users="$pg_connection"
+serve SQLite devserver ConnectionStrings__Users="Data Source=$db"
+serve PostgreSQL devserver Database__Provider=PostgreSql ConnectionStrings__Users="$pg_connection"
+serve SQLite functions ConnectionStrings__Users="Data Source=$db"
+serve PostgreSQL functions Database__Provider=PostgreSql ConnectionStrings__Users="$pg_connection"
