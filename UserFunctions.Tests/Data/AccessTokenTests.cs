@@ -159,24 +159,17 @@ public class AccessTokenTests
         await Assert.ThrowsAsync<SqlException>(() => connection.OpenAsync());
     }
 
-    private static ServiceProvider SqlServerServices(string connectionString, TokenCredential credential)
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Database:Provider"] = "SqlServer",
-            ["ConnectionStrings:Users"] = connectionString,
-        }).Build();
-        var services = new ServiceCollection();
-        services.AddSingleton(credential);
-        services.AddUsersData(configuration);
-        return services.BuildServiceProvider();
-    }
+    private static ServiceProvider SqlServerServices(string connectionString, TokenCredential credential) =>
+        Services("SqlServer", connectionString, credential);
 
-    private static ServiceProvider PostgreSqlServices(string connectionString, TokenCredential credential)
+    private static ServiceProvider PostgreSqlServices(string connectionString, TokenCredential credential) =>
+        Services("PostgreSql", connectionString, credential);
+
+    private static ServiceProvider Services(string provider, string connectionString, TokenCredential credential)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Database:Provider"] = "PostgreSql",
+            ["Database:Provider"] = provider,
             ["ConnectionStrings:Users"] = connectionString,
         }).Build();
         var services = new ServiceCollection();

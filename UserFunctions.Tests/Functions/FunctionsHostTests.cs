@@ -186,13 +186,7 @@ public sealed class FunctionsCancellationTests(FunctionsOnPostgreSql host) : ICl
     public async Task AClientThatGoesAwayGetsItsInvocationCancelledAndItsQueryStopped()
     {
         var database = (PostgreSqlApiDatabase)host.Database;
-        await using var locker = await database.OpenAsync();
-        await using var transaction = await locker.BeginTransactionAsync();
-        await using (var lockTable = new NpgsqlCommand("LOCK TABLE \"Users\" IN ACCESS EXCLUSIVE MODE", locker, transaction))
-        {
-            await lockTable.ExecuteNonQueryAsync();
-        }
-
+        await using var locker = await LockTheUsersTableAsync(database);
         var before = host.Functions!.CompletedInvocations.Count;
         using var goneAway = new CancellationTokenSource();
         var request = host.Client.GetAsync("/api/users", goneAway.Token);
@@ -211,13 +205,7 @@ public sealed class FunctionsCancellationTests(FunctionsOnPostgreSql host) : ICl
     public async Task WhenTheHostCancelsAnInvocationItsQueryStopsThoughTheClientStillWaits()
     {
         var database = (PostgreSqlApiDatabase)host.Database;
-        await using var locker = await database.OpenAsync();
-        await using var transaction = await locker.BeginTransactionAsync();
-        await using (var lockTable = new NpgsqlCommand("LOCK TABLE \"Users\" IN ACCESS EXCLUSIVE MODE", locker, transaction))
-        {
-            await lockTable.ExecuteNonQueryAsync();
-        }
-
+        await using var locker = await LockTheUsersTableAsync(database);
         var before = host.Functions!.CompletedInvocations.Count;
         var request = host.Client.GetAsync("/api/users");
         await Poll.UntilAsync(async () => await database.QueriesWaitingOnLocksAsync() > 0);
@@ -231,5 +219,15 @@ public sealed class FunctionsCancellationTests(FunctionsOnPostgreSql host) : ICl
         Assert.Equal(0, await database.QueriesWaitingOnLocksAsync());
         using var response = await request.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.False(response.IsSuccessStatusCode, $"A cancelled invocation must not look like a success: {(int)response.StatusCode}.");
+    }
+
+    /// <summary>Holds an exclusive lock on the table until disposed, so the API's queries wait in the server.</summary>
+    private static async Task<NpgsqlConnection> LockTheUsersTableAsync(PostgreSqlApiDatabase database)
+    {
+        var connection = await database.OpenAsync();
+        var transaction = await connection.BeginTransactionAsync();
+        await using var lockTable = new NpgsqlCommand("LOCK TABLE \"Users\" IN ACCESS EXCLUSIVE MODE", connection, transaction);
+        await lockTable.ExecuteNonQueryAsync();
+        return connection;
     }
 }
