@@ -33,19 +33,19 @@ internal sealed partial class FunctionsProxy(
     private readonly string _destination = worker.HttpUri.ToString();
     private readonly byte[]? _functionKey = options.FunctionKey is null ? null : Encoding.UTF8.GetBytes(options.FunctionKey);
 
-    private readonly ConcurrentDictionary<string, bool> _inFlight = new();
+    private const int CompletedKept = 1000;
 
+    private readonly ConcurrentDictionary<string, Running> _running = new();
+
+    /// <summary>The last invocations that ended, oldest first.</summary>
     public ConcurrentQueue<CompletedInvocation> Completed { get; } = new();
-
-    public int InFlight => _inFlight.Count;
 
     /// <summary>Cancels every running invocation while its client waits, as the host does at a timeout or a shutdown.</summary>
     public void CancelAll()
     {
-        foreach (var invocationId in _inFlight.Keys)
+        foreach (var running in _running.Values)
         {
-            _inFlight[invocationId] = true;
-            channel.Cancel(invocationId);
+            Cancel(running);
         }
     }
 
@@ -69,7 +69,8 @@ internal sealed partial class FunctionsProxy(
     {
         var request = context.Request;
         var routeValues = new RouteValueDictionary();
-        var function = request.Path.StartsWithSegments("/" + routePrefix, out var below)
+        var below = request.Path;
+        var function = routePrefix.Length == 0 || request.Path.StartsWithSegments("/" + routePrefix, out below)
             ? worker.Functions.FirstOrDefault(f => f.Accepts(request.Method) && MatchesRoute(f, below, routeValues))
             : null;
         if (function is null)
@@ -92,27 +93,32 @@ internal sealed partial class FunctionsProxy(
             return;
         }
 
-        var invocationId = Guid.NewGuid().ToString();
-        context.Items[InvocationIdHeader] = invocationId;
-        _inFlight[invocationId] = false;
-        var invocation = channel.InvokeAsync(NewInvocation(invocationId, function, routeValues, request));
-        await using (context.RequestAborted.Register(() =>
-        {
-            _inFlight[invocationId] = true;
-            channel.Cancel(invocationId);
-        }))
+        var running = new Running(Guid.NewGuid().ToString());
+        context.Items[InvocationIdHeader] = running.InvocationId;
+        _running[running.InvocationId] = running;
+        var invocation = channel.InvokeAsync(NewInvocation(running.InvocationId, function, routeValues, request));
+        await using (context.RequestAborted.Register(() => Cancel(running)))
         {
             var error = await forwarder.SendAsync(context, _destination, _toWorker, ForwarderRequestConfig.Empty, AddInvocationId);
-            if (error is not (ForwarderError.None or ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled
+            if (!running.CancelSent && error is not (ForwarderError.None or ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled
                 or ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyCanceled or ForwarderError.ResponseBodyClient))
             {
                 LogForwardFailed(logger, function.Name, error);
             }
 
-            var outcome = await OutcomeAsync(invocation, function, _inFlight[invocationId]);
-            _inFlight.TryRemove(invocationId, out var cancelSent);
-            Completed.Enqueue(new CompletedInvocation(invocationId, function.Name, outcome, cancelSent));
+            var outcome = await OutcomeAsync(invocation, function, running);
+            _running.TryRemove(running.InvocationId, out _);
+            Completed.Enqueue(new CompletedInvocation(running.InvocationId, function.Name, outcome, running.CancelSent));
+            while (Completed.Count > CompletedKept && Completed.TryDequeue(out _))
+            {
+            }
         }
+    }
+
+    private void Cancel(Running running)
+    {
+        running.CancelSent = true;
+        channel.Cancel(running.InvocationId);
     }
 
     private static bool MatchesRoute(HttpFunction function, PathString below, RouteValueDictionary values)
@@ -132,24 +138,38 @@ internal sealed partial class FunctionsProxy(
         return key.Count == 1 && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(key.ToString()), _functionKey);
     }
 
-    private async Task<string> OutcomeAsync(Task<InvocationResponse> invocation, HttpFunction function, bool cancelled)
+    private async Task<string> OutcomeAsync(Task<InvocationResponse> invocation, HttpFunction function, Running running)
     {
         try
         {
-            var response = await invocation.WaitAsync(TimeSpan.FromSeconds(30));
+            var response = await invocation.WaitAsync(options.InvocationTimeout);
             var status = response.Result?.Status ?? StatusResult.Types.Status.Failure;
-            if (status == StatusResult.Types.Status.Failure && !cancelled)
+            if (status == StatusResult.Types.Status.Failure && !running.CancelSent)
             {
                 LogInvocationFailed(logger, function.Name, response.Result?.Exception?.Message ?? "");
             }
 
             return status.ToString();
         }
-        catch (Exception exception) when (exception is TimeoutException or WorkerFailedException)
+        catch (TimeoutException)
+        {
+            LogInvocationTimedOut(logger, function.Name, options.InvocationTimeout.TotalSeconds);
+            Cancel(running);
+            channel.Forget(running.InvocationId);
+            return "TimedOut";
+        }
+        catch (WorkerFailedException exception)
         {
             LogInvocationFailed(logger, function.Name, exception.Message);
             return "NoResponse";
         }
+    }
+
+    private sealed class Running(string invocationId)
+    {
+        public string InvocationId { get; } = invocationId;
+
+        public volatile bool CancelSent;
     }
 
     private static InvocationRequest NewInvocation(string invocationId, HttpFunction function, RouteValueDictionary routeValues, HttpRequest request)
@@ -220,6 +240,9 @@ internal sealed partial class FunctionsProxy(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Forwarding to function {Function} failed: {Error}")]
     private static partial void LogForwardFailed(ILogger logger, string function, ForwarderError error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Function {Function} gave no result within {Seconds} s; cancelled it")]
+    private static partial void LogInvocationTimedOut(ILogger logger, string function, double seconds);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Function {Function} failed: {Error}")]
     private static partial void LogInvocationFailed(ILogger logger, string function, string error);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -25,6 +26,13 @@ public sealed record FunctionsTestHostOptions
     /// <summary>How long the worker gets to stop after WorkerTerminate before it is killed.</summary>
     public TimeSpan TerminateGracePeriod { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Apply the app folder's local.settings.json Values, as Core Tools does. Tests turn it off so a developer's
+    /// own settings file cannot change what they run against.</summary>
+    public bool ApplyLocalSettings { get; init; } = true;
+
+    /// <summary>How long the host waits for an invocation's result before it cancels it (the real host's functionTimeout).</summary>
+    public TimeSpan InvocationTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
     public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
 }
 
@@ -45,6 +53,7 @@ public sealed partial class FunctionsTestHost : IAsyncDisposable
     private readonly FunctionsTestHostOptions _options;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping;
+    private int _disposed;
 
     private FunctionsTestHost(
         WebApplication rpcServer, WebApplication front, WorkerProcess worker, WorkerChannel channel,
@@ -65,8 +74,11 @@ public sealed partial class FunctionsTestHost : IAsyncDisposable
 
     public IReadOnlyList<HttpFunction> Functions { get; }
 
-    /// <summary>Invocations sent to the worker whose outcome is not in yet.</summary>
-    public int InvocationsInFlight => _front.Services.GetRequiredService<FunctionsProxy>().InFlight;
+    /// <summary>host.json's <c>extensions.http.routePrefix</c>, without slashes (<c>api</c> unless set).</summary>
+    public required string RoutePrefix { get; init; }
+
+    /// <summary>False when the worker asked the host to read <c>functions.metadata</c> instead of indexing the functions itself.</summary>
+    public required bool IndexedByWorker { get; init; }
 
     /// <summary>Sends InvocationCancel for every running invocation while its client still waits, as the real host does when
     /// <c>functionTimeout</c> elapses or it shuts down.</summary>
@@ -91,10 +103,13 @@ public sealed partial class FunctionsTestHost : IAsyncDisposable
         var rpcServer = BuildRpcServer(channel);
         await rpcServer.StartAsync(cancellationToken);
         WorkerProcess? worker = null;
+        WebApplication? front = null;
         try
         {
-            worker = WorkerProcess.Start(appDirectory, new Uri(Addresses(rpcServer).First()), workerId, options.Environment);
+            worker = WorkerProcess.Start(appDirectory, new Uri(Addresses(rpcServer).First()), workerId, options.Environment, options.ApplyLocalSettings);
+            var started = Stopwatch.StartNew();
             var ready = await WaitForWorkerAsync(channel, worker, options.StartTimeout, cancellationToken);
+            await WaitForWorkerHttpAsync(ready.HttpUri, worker, options.StartTimeout - started.Elapsed, cancellationToken);
             _ = worker.Exited.ContinueWith(
                 exit =>
                 {
@@ -107,15 +122,26 @@ public sealed partial class FunctionsTestHost : IAsyncDisposable
                 },
                 TaskScheduler.Default);
 
-            var front = FunctionsProxy.Build(options, ReadRoutePrefix(appDirectory), ready, channel, logger);
+            var routePrefix = ReadRoutePrefix(appDirectory);
+            front = FunctionsProxy.Build(options, routePrefix, ready, channel, logger);
             await front.StartAsync(cancellationToken);
-            return new FunctionsTestHost(rpcServer, front, worker, channel, options, logger, ready.Functions, stopping);
+            return new FunctionsTestHost(rpcServer, front, worker, channel, options, logger, ready.Functions, stopping)
+            {
+                IndexedByWorker = ready.IndexedByWorker,
+                RoutePrefix = routePrefix,
+            };
         }
         catch
         {
-            stopping.Cancel();
+            await stopping.CancelAsync();
+            if (front is not null)
+            {
+                await front.DisposeAsync();
+            }
+
             worker?.Dispose();
             await rpcServer.DisposeAsync();
+            stopping.Dispose();
             throw;
         }
     }
@@ -123,7 +149,13 @@ public sealed partial class FunctionsTestHost : IAsyncDisposable
     /// <summary>Sends WorkerTerminate, kills the worker if it is still running after the grace period, and stops serving.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stopping.CancelAsync();
+        await _front.StopAsync();
         await _front.DisposeAsync();
         if (_channel.Terminate(_options.TerminateGracePeriod))
         {
@@ -137,8 +169,35 @@ public sealed partial class FunctionsTestHost : IAsyncDisposable
 
         _worker.Dispose();
         _channel.Close(new WorkerFailedException("The host stopped."));
+        await _rpcServer.StopAsync();
         await _rpcServer.DisposeAsync();
         _stopping.Dispose();
+    }
+
+    /// <summary>
+    /// The worker reports its HTTP address before its server listens; the host must not send the first request into the
+    /// gap. Waits until the address accepts connections.
+    /// </summary>
+    private static async Task WaitForWorkerHttpAsync(Uri httpUri, WorkerProcess worker, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            try
+            {
+                using var probe = new System.Net.Sockets.TcpClient();
+                await probe.ConnectAsync(httpUri.Host, httpUri.Port, cancellationToken);
+                return;
+            }
+            catch (System.Net.Sockets.SocketException) when (DateTime.UtcNow < deadline && !worker.Exited.IsCompleted)
+            {
+                await Task.Delay(50, cancellationToken);
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                throw new WorkerFailedException(Join($"The worker's HTTP server at {httpUri} did not accept connections.", worker.OutputTail));
+            }
+        }
     }
 
     private static async Task<WorkerReady> WaitForWorkerAsync(WorkerChannel channel, WorkerProcess worker, TimeSpan timeout, CancellationToken cancellationToken)

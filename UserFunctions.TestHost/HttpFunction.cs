@@ -6,14 +6,30 @@ using UserFunctions.TestHost.Rpc;
 namespace UserFunctions.TestHost;
 
 /// <summary>An HTTP-triggered function as the host routes it: its trigger binding's route, methods and auth level.</summary>
-public sealed record HttpFunction(string Name, string FunctionId, string TriggerName, string Route, IReadOnlySet<string> Methods, string AuthLevel)
+/// <remarks>Route constraints (<c>{id:int}</c>) are not checked; the app's routes have none.</remarks>
+public sealed class HttpFunction(string name, string functionId, string triggerName, string route, IReadOnlySet<string> methods, string authLevel)
 {
-    private TemplateMatcher Matcher { get; } = new(TemplateParser.Parse(Route), []);
+    private readonly TemplateMatcher _matcher = new(TemplateParser.Parse(route), []);
+
+    public string Name { get; } = name;
+
+    public string FunctionId { get; } = functionId;
+
+    /// <summary>The trigger binding's name, under which the invocation carries the request.</summary>
+    public string TriggerName { get; } = triggerName;
+
+    public string Route { get; } = route;
+
+    /// <summary>Upper case; empty means every method.</summary>
+    public IReadOnlySet<string> Methods { get; } = methods;
+
+    /// <summary><c>anonymous</c> needs no key; <c>function</c> and <c>admin</c> need the host's one key.</summary>
+    public string AuthLevel { get; } = authLevel;
 
     public bool IsAnonymous => string.Equals(AuthLevel, "anonymous", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Matches a path below the route prefix; fills <paramref name="values"/> with the route values.</summary>
-    public bool TryMatch(PathString pathBelowPrefix, RouteValueDictionary values) => Matcher.TryMatch(pathBelowPrefix, values);
+    public bool TryMatch(PathString pathBelowPrefix, RouteValueDictionary values) => _matcher.TryMatch(pathBelowPrefix, values);
 
     public bool Accepts(string method) => Methods.Count == 0 || Methods.Contains(method);
 

@@ -38,7 +38,8 @@ if (host is null)
 Console.WriteLine($"Serving {host.Functions.Count} HTTP functions of {Path.GetFullPath(app)} at {host.BaseAddress} ({(noAuth ? "no keys" : "function keys required")}). Ctrl+C stops.");
 foreach (var function in host.Functions)
 {
-    Console.WriteLine($"  {function.Name}: [{string.Join(",", function.Methods)}] {host.BaseAddress}api/{function.Route} ({function.AuthLevel})");
+    var prefix = host.RoutePrefix.Length == 0 ? "" : host.RoutePrefix + "/";
+    Console.WriteLine($"  {function.Name}: [{string.Join(",", function.Methods)}] {host.BaseAddress}{prefix}{function.Route} ({function.AuthLevel})");
 }
 
 var stop = new TaskCompletionSource();

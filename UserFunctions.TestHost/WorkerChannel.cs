@@ -11,7 +11,7 @@ namespace UserFunctions.TestHost;
 public sealed class WorkerFailedException(string message) : Exception(message);
 
 /// <summary>What the worker told the host once every function loaded.</summary>
-internal sealed record WorkerReady(Uri HttpUri, IReadOnlyList<HttpFunction> Functions);
+internal sealed record WorkerReady(Uri HttpUri, IReadOnlyList<HttpFunction> Functions, bool IndexedByWorker);
 
 /// <summary>
 /// The host's end of the worker's event stream: the handshake, function indexing and loading, then invocations,
@@ -25,6 +25,7 @@ internal sealed partial class WorkerChannel(string workerId, string appDirectory
     private readonly Dictionary<string, RpcFunctionMetadata> _loading = [];
     private readonly List<HttpFunction> _functions = [];
     private Uri? _httpUri;
+    private bool _indexedByWorker;
     private int _attached;
 
     public Task<WorkerReady> Ready => _ready.Task;
@@ -44,7 +45,15 @@ internal sealed partial class WorkerChannel(string workerId, string appDirectory
         {
             await foreach (var message in fromWorker.ReadAllAsync(cancellationToken))
             {
-                Handle(message);
+                try
+                {
+                    Handle(message);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    // A message the host cannot use (bad metadata, say) fails start-up with its reason.
+                    Fail($"The host could not handle the worker's {message.ContentCase} message: {exception.Message}");
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -74,6 +83,9 @@ internal sealed partial class WorkerChannel(string workerId, string appDirectory
 
         return response.Task;
     }
+
+    /// <summary>Stops waiting for an invocation's result.</summary>
+    public void Forget(string invocationId) => _invocations.TryRemove(invocationId, out _);
 
     public void Cancel(string invocationId) =>
         _outbound.Writer.TryWrite(new StreamingMessage { InvocationCancel = new InvocationCancel { InvocationId = invocationId } });
@@ -169,7 +181,7 @@ internal sealed partial class WorkerChannel(string workerId, string appDirectory
                 _loading.Remove(loaded.FunctionId);
                 if (_loading.Count == 0)
                 {
-                    _ready.TrySetResult(new WorkerReady(_httpUri!, [.. _functions]));
+                    _ready.TrySetResult(new WorkerReady(_httpUri!, [.. _functions], _indexedByWorker));
                 }
 
                 break;
@@ -201,6 +213,7 @@ internal sealed partial class WorkerChannel(string workerId, string appDirectory
         }
 
         // The worker may ask the host to read the build's functions.metadata instead of indexing itself.
+        _indexedByWorker = !response.UseDefaultMetadataIndexing;
         var functions = response.UseDefaultMetadataIndexing
             ? HttpFunction.ReadMetadataFile(appDirectory).ToList()
             : [.. response.FunctionMetadataResults];

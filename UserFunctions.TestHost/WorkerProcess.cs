@@ -15,27 +15,33 @@ internal sealed class WorkerProcess : IDisposable
 
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
+    private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private WorkerProcess(Process process)
     {
         _process = process;
+        Id = process.Id;
         process.OutputDataReceived += (_, e) => Keep(e.Data);
         process.ErrorDataReceived += (_, e) => Keep(e.Data);
+        process.Exited += (_, _) => _exited.TrySetResult(process.ExitCode);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        Exited = process.WaitForExitAsync().ContinueWith(_ => process.ExitCode, TaskScheduler.Default);
+        if (process.HasExited)
+        {
+            _exited.TrySetResult(process.ExitCode);
+        }
     }
 
-    public int Id => _process.Id;
+    public int Id { get; }
 
-    /// <summary>Completes with the exit code when the worker exits.</summary>
-    public Task<int> Exited { get; }
+    /// <summary>Completes with the exit code when the worker exits, killed or not.</summary>
+    public Task<int> Exited => _exited.Task;
 
     /// <summary>The last lines the worker wrote to stdout and stderr: where an unhandled start-up exception ends up.</summary>
     public string OutputTail => string.Join(Environment.NewLine, _output);
 
     public static WorkerProcess Start(
-        string appDirectory, Uri rpcUri, string workerId, IReadOnlyDictionary<string, string?> environment)
+        string appDirectory, Uri rpcUri, string workerId, IReadOnlyDictionary<string, string?> environment, bool applyLocalSettings)
     {
         var (executable, entry) = ReadWorkerConfig(appDirectory);
         var requestId = Guid.NewGuid().ToString();
@@ -61,7 +67,7 @@ internal sealed class WorkerProcess : IDisposable
         }
 
         // Core Tools applies local.settings.json Values that the environment does not already set.
-        foreach (var (name, value) in ReadLocalSettings(appDirectory))
+        foreach (var (name, value) in applyLocalSettings ? ReadLocalSettings(appDirectory) : [])
         {
             if (!start.Environment.ContainsKey(name))
             {
@@ -78,7 +84,13 @@ internal sealed class WorkerProcess : IDisposable
         start.Environment["FUNCTIONS_WORKER_DIRECTORY"] = appDirectory;
         start.Environment["FUNCTIONS_APPLICATION_DIRECTORY"] = appDirectory;
 
-        return new WorkerProcess(Process.Start(start) ?? throw new InvalidOperationException($"Could not start '{executable}'."));
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        if (!process.Start())
+        {
+            throw new InvalidOperationException($"Could not start '{executable}'.");
+        }
+
+        return new WorkerProcess(process);
     }
 
     public void Kill()
@@ -96,6 +108,8 @@ internal sealed class WorkerProcess : IDisposable
     public void Dispose()
     {
         Kill();
+        // Let the exit be observed (and Exited complete) before the handle goes.
+        _process.WaitForExit(TimeSpan.FromSeconds(10));
         _process.Dispose();
     }
 

@@ -19,7 +19,7 @@ internal sealed class HttpInvocationMiddleware : IFunctionsWorkerMiddleware
         {
             await next(context);
         }
-        catch (Exception exception) when (http is not null && ApiExceptionHandler.Handles(exception, http))
+        catch (Exception exception) when (http is not null && ApiExceptionHandler.Handles(http))
         {
             // The ASP.NET Core integration writes the invocation's result to the response after this middleware returns.
             context.GetInvocationResult().Value = ApiExceptionHandler.ToProblem(exception, http);

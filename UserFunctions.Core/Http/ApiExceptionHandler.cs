@@ -10,13 +10,13 @@ namespace UserFunctions.Core.Http;
 public sealed class ApiExceptionHandler : IExceptionHandler
 {
     /// <summary>False for a request the client abandoned: there is nobody to answer, so the host deals with it.</summary>
-    public static bool Handles(Exception exception, HttpContext context) => ApiProblems.IsMappable(exception, context);
+    public static bool Handles(HttpContext context) => ApiProblems.IsMappable(context);
 
     public static IResult ToProblem(Exception exception, HttpContext context) => ApiProblems.ForException(exception, context);
 
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        if (!Handles(exception, httpContext))
+        if (!Handles(httpContext))
         {
             return false;
         }

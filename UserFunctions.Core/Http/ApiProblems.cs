@@ -103,10 +103,10 @@ internal static partial class ApiProblems
     }
 
     /// <summary>
-    /// True for failures that get a problem response. Once the client has gone (or the Functions host cancelled the
-    /// invocation) nobody reads an answer, and a broken body read is not a server error: the host deals with it.
+    /// True while the client still waits for an answer. Once it has gone (or the Functions host cancelled the invocation)
+    /// nobody reads a problem, and its cut-off request is not a server error to log: the host deals with it.
     /// </summary>
-    public static bool IsMappable(Exception exception, HttpContext context) => !context.RequestAborted.IsCancellationRequested;
+    public static bool IsMappable(HttpContext context) => !context.RequestAborted.IsCancellationRequested;
 
     // The same identifier ASP.NET Core's problem details writer puts in "traceId".
     public static string TraceIdOf(HttpContext context) => Activity.Current?.Id ?? context.TraceIdentifier;

@@ -33,13 +33,15 @@ public sealed class SqliteApiDatabase(bool pooling) : ApiDatabase
 {
     private readonly string _path = Path.Combine(Path.GetTempPath(), $"userfunctions-tests-{Guid.NewGuid():N}.db");
 
+    private string HostConnectionString => $"Data Source={_path};Mode=ReadWrite" + (pooling ? "" : ";Pooling=False");
+
     public override async Task<IReadOnlyDictionary<string, string?>> CreateAsync()
     {
         await File.WriteAllBytesAsync(_path, []);
         return new Dictionary<string, string?>
         {
             ["Database:Provider"] = "Sqlite",
-            ["ConnectionStrings:Users"] = $"Data Source={_path};Mode=ReadWrite" + (pooling ? "" : ";Pooling=False"),
+            ["ConnectionStrings:Users"] = HostConnectionString,
         };
     }
 
@@ -61,7 +63,7 @@ public sealed class SqliteApiDatabase(bool pooling) : ApiDatabase
 
     public override Task<IAsyncDisposable> TakeOfflineAsync()
     {
-        SqliteConnection.ClearAllPools();
+        ClearHostPool();
         var hidden = _path + ".hidden";
         File.Move(_path, hidden);
         return Task.FromResult<IAsyncDisposable>(new Restore(() => File.Move(hidden, _path)));
@@ -69,13 +71,20 @@ public sealed class SqliteApiDatabase(bool pooling) : ApiDatabase
 
     public override ValueTask DisposeAsync()
     {
-        SqliteConnection.ClearAllPools();
+        ClearHostPool();
         foreach (var file in new[] { _path, _path + "-wal", _path + "-shm", _path + ".hidden" })
         {
             File.Delete(file);
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    // Only this database's pool: other test classes' hosts run in this process at the same time.
+    private void ClearHostPool()
+    {
+        using var connection = new SqliteConnection(HostConnectionString);
+        SqliteConnection.ClearPool(connection);
     }
 
     private async Task<SqliteConnection> OpenAsync(string mode)

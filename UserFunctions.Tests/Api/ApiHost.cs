@@ -30,6 +30,7 @@ public abstract class ApiHost(HostKind kind, Func<ApiDatabase> createDatabase) :
     public const string FunctionKey = "test-function-key";
 
     private WebApplication? _devServer;
+    private ILoggerFactory? _workerLoggerFactory;
 
     public HostKind Kind { get; } = kind;
 
@@ -64,39 +65,53 @@ public abstract class ApiHost(HostKind kind, Func<ApiDatabase> createDatabase) :
         }
         else
         {
-            Functions = await StartFunctionsAsync(settings, FunctionKey, WorkerLog);
+            _workerLoggerFactory = LoggerInto(WorkerLog);
+            Functions = await StartFunctionsAsync(settings, FunctionKey, _workerLoggerFactory);
             Client = new HttpClient { BaseAddress = Functions.BaseAddress };
         }
 
         Client.DefaultRequestHeaders.Add("x-functions-key", FunctionKey);
     }
 
-    /// <summary>Starts the built Functions app with these settings (configuration-key form) as the worker's environment.</summary>
-    public static Task<FunctionsTestHost> StartFunctionsAsync(IReadOnlyDictionary<string, string?> settings, string? functionKey, ConcurrentQueue<string> workerLog) =>
+    /// <summary>
+    /// Starts the built Functions app with these settings (configuration-key form) as the worker's environment. The app
+    /// folder's local.settings.json is not applied, so a developer's own settings cannot change what the tests run.
+    /// </summary>
+    public static Task<FunctionsTestHost> StartFunctionsAsync(IReadOnlyDictionary<string, string?> settings, string? functionKey, ILoggerFactory loggerFactory) =>
         FunctionsTestHost.StartAsync(new FunctionsTestHostOptions
         {
             AppDirectory = FunctionsAppDirectory,
             FunctionKey = functionKey,
+            ApplyLocalSettings = false,
             Environment = settings.ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value),
-            LoggerFactory = LoggerFactory.Create(logging => logging
-                .SetMinimumLevel(LogLevel.Information)
-                .AddProvider(new QueueLoggerProvider(workerLog))),
+            LoggerFactory = loggerFactory,
         });
 
+    /// <summary>A logger factory that keeps what the test host logs (the worker's logs among it) at Information and above.</summary>
+    public static ILoggerFactory LoggerInto(ConcurrentQueue<string> lines) =>
+        LoggerFactory.Create(logging => logging.SetMinimumLevel(LogLevel.Information).AddProvider(new QueueLoggerProvider(lines)));
+
+    // xunit disposes a fixture whose start failed too, so each step checks what exists.
     public async Task DisposeAsync()
     {
-        Client.Dispose();
-        if (Functions is not null)
+        try
         {
-            await Functions.DisposeAsync();
-        }
+            Client?.Dispose();
+            if (Functions is not null)
+            {
+                await Functions.DisposeAsync();
+            }
 
-        if (_devServer is not null)
+            if (_devServer is not null)
+            {
+                await _devServer.DisposeAsync();
+            }
+        }
+        finally
         {
-            await _devServer.DisposeAsync();
+            _workerLoggerFactory?.Dispose();
+            await Database.DisposeAsync();
         }
-
-        await Database.DisposeAsync();
     }
 
     public Task<long> CountUsersAsync() => Database.CountUsersAsync();

@@ -82,6 +82,12 @@ public sealed class FaultProxy : IAsyncDisposable
         _open[server] = 0;
         try
         {
+            // A cut between the accept and the line above has not seen these sockets.
+            if (_cut)
+            {
+                return;
+            }
+
             await server.ConnectAsync(_upstream, _stop.Token);
             await Task.WhenAny(CopyAsync(client, server), CopyAsync(server, client));
         }
@@ -113,19 +119,14 @@ public sealed class FaultProxy : IAsyncDisposable
 
     private void Drop(Socket socket)
     {
-        if (!_open.TryRemove(socket, out _) && socket.Connected is false && _cut is false)
-        {
-            socket.Dispose();
-            return;
-        }
-
+        _open.TryRemove(socket, out _);
         try
         {
             // A reset, not a polite close: the client sees the connection fail, as in a real fault.
             socket.LingerState = new LingerOption(true, 0);
             socket.Close();
         }
-        catch (ObjectDisposedException)
+        catch (Exception exception) when (exception is ObjectDisposedException or SocketException)
         {
         }
     }

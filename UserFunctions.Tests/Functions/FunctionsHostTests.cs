@@ -95,6 +95,7 @@ public sealed class FunctionsHostTests(FunctionsOnSqlite host) : IClassFixture<F
             .Select(f => (f.Name, f.Route, Methods: string.Join(",", f.Methods), f.AuthLevel))
             .Order();
 
+        Assert.True(host.Functions.IndexedByWorker, "The worker should index its functions itself, or this test compares the file with itself.");
         Assert.Equal(fromWorker, fromFile);
         Assert.Equal(ApiOperations.All.Count, fromFile.Count());
     }
@@ -118,10 +119,10 @@ public sealed class FunctionsStartupTests
     [Fact]
     public async Task AWorkerWithABadDatabaseProviderFailsFastNamingTheSetting()
     {
-        var log = new ConcurrentQueue<string>();
+        using var loggerFactory = ApiHost.LoggerInto(new ConcurrentQueue<string>());
 
         var failure = await Assert.ThrowsAsync<WorkerFailedException>(() => ApiHost.StartFunctionsAsync(
-            new Dictionary<string, string?> { ["Database:Provider"] = "Oracle" }, ApiHost.FunctionKey, log));
+            new Dictionary<string, string?> { ["Database:Provider"] = "Oracle" }, ApiHost.FunctionKey, loggerFactory));
 
         Assert.Contains("exited with code", failure.Message, StringComparison.Ordinal);
         Assert.Contains("Database:Provider", failure.Message, StringComparison.Ordinal);
@@ -132,8 +133,9 @@ public sealed class FunctionsStartupTests
     {
         var path = Path.Combine(Path.GetTempPath(), $"userfunctions-dies-{Guid.NewGuid():N}.db");
         var log = new ConcurrentQueue<string>();
+        using var loggerFactory = ApiHost.LoggerInto(log);
         await using var host = await ApiHost.StartFunctionsAsync(
-            new Dictionary<string, string?> { ["ConnectionStrings:Users"] = $"Data Source={path}" }, functionKey: null, log);
+            new Dictionary<string, string?> { ["ConnectionStrings:Users"] = $"Data Source={path}" }, functionKey: null, loggerFactory);
         using var client = new HttpClient { BaseAddress = host.BaseAddress };
         try
         {
@@ -146,7 +148,6 @@ public sealed class FunctionsStartupTests
         }
         finally
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             File.Delete(path);
             File.Delete(path + "-wal");
             File.Delete(path + "-shm");
@@ -159,16 +160,17 @@ public sealed class FunctionsStartupTests
         var path = Path.Combine(Path.GetTempPath(), $"userfunctions-stop-{Guid.NewGuid():N}.db");
         try
         {
+            using var loggerFactory = ApiHost.LoggerInto(new ConcurrentQueue<string>());
             var host = await ApiHost.StartFunctionsAsync(
-                new Dictionary<string, string?> { ["ConnectionStrings:Users"] = $"Data Source={path}" }, functionKey: null, new ConcurrentQueue<string>());
+                new Dictionary<string, string?> { ["ConnectionStrings:Users"] = $"Data Source={path}" }, functionKey: null, loggerFactory);
 
             await host.DisposeAsync();
 
             Assert.True(host.WorkerExited.IsCompleted);
+            Assert.Throws<ArgumentException>(() => System.Diagnostics.Process.GetProcessById(host.WorkerProcessId));
         }
         finally
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             File.Delete(path);
             File.Delete(path + "-wal");
             File.Delete(path + "-shm");
