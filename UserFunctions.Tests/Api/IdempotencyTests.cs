@@ -164,6 +164,32 @@ public abstract class IdempotencyTests(ApiHost host) : ApiTestBase(host)
     }
 
     [Fact]
+    public async Task ParallelRequestsWithOneKeyCreateOneUserAndEachAnswerIsItsResponseOrAConflict()
+    {
+        var responses = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => PostAsync(JohnJson, _key)));
+        try
+        {
+            var created = responses.Where(r => r.StatusCode == HttpStatusCode.Created).ToList();
+            Assert.NotEmpty(created);
+            Assert.Single(created.Select(r => r.Headers.Location).Distinct());
+            foreach (var other in responses.Where(r => r.StatusCode != HttpStatusCode.Created))
+            {
+                var problem = await AssertProblemAsync(other, HttpStatusCode.Conflict);
+                Assert.False(problem.TryGetProperty("errors", out _), "A repeat must not be told the username is taken.");
+            }
+
+            Assert.Equal(1, await Server.CountUsersAsync());
+        }
+        finally
+        {
+            foreach (var response in responses)
+            {
+                response.Dispose();
+            }
+        }
+    }
+
+    [Fact]
     public async Task AnAbandonedClaimIsTakenOverOnceItsLeaseHasEnded()
     {
         using var first = await PostAsync(JohnJson, _key);
