@@ -6,6 +6,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Logging;
 using UserFunctions.Core.Data;
 using UserFunctions.Core.Users;
@@ -272,7 +273,7 @@ internal static partial class Idempotency
                 .Where(k => k.Key == claim.Key && k.Token == claim.Token && k.StatusCode == null)
                 .ExecuteDeleteAsync(CancellationToken.None);
         }
-        catch (Exception exception) when (exception is DbException or DbUpdateException or InvalidOperationException or TimeoutException)
+        catch (Exception exception) when (exception is DbException or DbUpdateException or RetryLimitExceededException or InvalidOperationException or TimeoutException)
         {
             var logger = ApiProblems.Logger(context);
             LogReleaseFailed(logger, exception);
