@@ -39,7 +39,7 @@ internal static partial class Idempotency
     /// <summary>Keys are answered from for this long, then deleted.</summary>
     public static readonly TimeSpan Retention = TimeSpan.FromHours(24);
 
-    /// <summary>An in-progress claim older than this was abandoned (its process died) and may be taken over; no request runs this long.</summary>
+    /// <summary>An in-progress claim older than this was abandoned (its process died) and may be taken over.</summary>
     public static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
 
     /// <returns>False with a 400 problem when the header is malformed; true otherwise, with null when there is no header.</returns>
