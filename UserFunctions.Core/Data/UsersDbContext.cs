@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using UserFunctions.Core.Http;
 using UserFunctions.Core.Users;
 
 namespace UserFunctions.Core.Data;
@@ -14,8 +15,11 @@ public abstract class UsersDbContext(DbContextOptions options) : DbContext(optio
 {
     public DbSet<User> Users => Set<User>();
 
-    protected override void OnModelCreating(ModelBuilder modelBuilder) =>
-        modelBuilder.ApplyConfiguration(new UserConfiguration());
+    public DbSet<IdempotencyKey> IdempotencyKeys => Set<IdempotencyKey>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder) => modelBuilder
+        .ApplyConfiguration(new UserConfiguration())
+        .ApplyConfiguration(new IdempotencyKeyConfiguration());
 
     // SQLite and SQL Server hand back DateTime with an unspecified kind, and Npgsql writes only UTC ones to timestamptz; the API promises UTC.
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder) =>

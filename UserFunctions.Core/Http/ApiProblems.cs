@@ -62,6 +62,23 @@ internal static partial class ApiProblems
                 : new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { [field] = [error] } });
     }
 
+    public static IResult IdempotencyKeyMalformed() => TypedResults.Problem(
+        $"Send {Idempotency.HeaderName} as a quoted string (\"8e03978e-40d5-43e8-bc93-6894a57f9324\") or a bare token: 1 to "
+            + $"{Http.IdempotencyKey.KeyMaxLength} visible ASCII characters, once.",
+        statusCode: StatusCodes.Status400BadRequest,
+        title: $"The {Idempotency.HeaderName} header is not valid.",
+        extensions: new Dictionary<string, object?> { ["header"] = Idempotency.HeaderName });
+
+    public static IResult IdempotencyKeyReused() => TypedResults.Problem(
+        $"This {Idempotency.HeaderName} was first used with a different request. Use a new key for a new request.",
+        statusCode: StatusCodes.Status422UnprocessableEntity,
+        title: $"The {Idempotency.HeaderName} belongs to another request.");
+
+    public static IResult IdempotencyKeyInProgress() => new RetryAfterResult(TypedResults.Problem(
+        $"The first request with this {Idempotency.HeaderName} is still running. Retry after the number of seconds in Retry-After.",
+        statusCode: StatusCodes.Status409Conflict,
+        title: $"A request with this {Idempotency.HeaderName} is in progress."));
+
     public static IResult ServiceUnavailable(string detail, string title = "Service unavailable.") =>
         new RetryAfterResult(TypedResults.Problem(detail, statusCode: StatusCodes.Status503ServiceUnavailable, title: title));
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
@@ -14,8 +15,9 @@ internal static class JsonBody
 
     public const string MergePatchMediaType = "application/merge-patch+json";
 
+    /// <param name="fingerprint">When given, receives the body's bytes (an <c>Idempotency-Key</c> request's fingerprint).</param>
     public static async ValueTask<(T? Value, IResult? Problem)> ReadAsync<T>(
-        HttpRequest request, JsonTypeInfo<T> typeInfo, bool allowMergePatch = false)
+        HttpRequest request, JsonTypeInfo<T> typeInfo, bool allowMergePatch = false, IncrementalHash? fingerprint = null)
         where T : class
     {
         if (!IsAcceptedContentType(request.ContentType, allowMergePatch))
@@ -47,6 +49,7 @@ internal static class JsonBody
                 return (null, ApiProblems.MalformedBody("The request body is empty; send a JSON object."));
             }
 
+            fingerprint?.AppendData(buffer, 0, length);
             var value = JsonSerializer.Deserialize(buffer.AsSpan(0, length), typeInfo);
             return value is null
                 ? (null, ApiProblems.MalformedBody("The request body must be a JSON object, not null."))

@@ -54,25 +54,59 @@ public static partial class UsersApi
 
     public static async Task<IResult> CreateUser(HttpRequest request, UsersDbContext db, TimeProvider clock)
     {
-        var (body, problem) = await JsonBody.ReadAsync(request, ApiJsonContext.Default.UserRequest);
-        if (problem is not null)
+        if (!Idempotency.TryRead(request, out var idempotent, out var keyProblem))
         {
-            return problem;
+            return keyProblem;
         }
 
-        if (!UserValidation.TryValidate(body!.Username, body.Email, out var input, out var errors))
+        using (idempotent)
         {
-            return ApiProblems.Validation(errors);
-        }
+            var (body, problem) = await JsonBody.ReadAsync(request, ApiJsonContext.Default.UserRequest, fingerprint: idempotent?.Fingerprint);
+            if (problem is not null)
+            {
+                return problem;
+            }
 
-        var user = User.Create(input.Username, input.Email, clock.GetUtcNow().UtcDateTime);
-        db.Users.Add(user);
-        await db.SaveChangesAsync(request.HttpContext.RequestAborted);
+            if (!UserValidation.TryValidate(body!.Username, body.Email, out var input, out var errors))
+            {
+                return ApiProblems.Validation(errors);
+            }
+
+            return await Idempotency.RunAsync(request, db, clock, idempotent, claim => InsertAsync(request, db, clock, input, claim));
+        }
+    }
+
+    private static async Task<IResult> InsertAsync(HttpRequest request, UsersDbContext db, TimeProvider clock, ValidUser input, IdempotencyClaim? claim)
+    {
+        User user = null!;
+        var id = await VerifiedWrites.ExecuteAsync(
+            db,
+            async ct =>
+            {
+                // Every attempt starts afresh: one that failed may have left its user tracked, with an id the database never kept.
+                db.ChangeTracker.Clear();
+                user = User.Create(input.Username, input.Email, clock.GetUtcNow().UtcDateTime);
+                db.Users.Add(user);
+                await db.SaveChangesAsync(ct);
+                if (claim is not null)
+                {
+                    await Idempotency.CompleteAsync(
+                        db, claim, StatusCodes.Status201Created, user.ToResponse(), UserPath(request, user.Id), ETags.For(user.Version), ct);
+                }
+
+                return user.Id;
+            },
+            ct => db.Users
+                .Where(u => u.NormalizedUsername == user.NormalizedUsername && u.Version == user.Version)
+                .Select(u => (int?)u.Id)
+                .FirstOrDefaultAsync(ct),
+            inTransaction: claim is not null,
+            request.HttpContext.RequestAborted);
 
         var logger = ApiProblems.Logger(request.HttpContext);
-        LogCreated(logger, user.Id);
+        LogCreated(logger, id);
         ETags.Set(request.HttpContext.Response, user.Version);
-        return TypedResults.Created($"{CollectionPath(request)}/{user.Id}", user.ToResponse());
+        return TypedResults.Created(UserPath(request, id), user.ToResponse() with { Id = id });
     }
 
     public static async Task<IResult> ListUsers(HttpRequest request, UsersDbContext db)
@@ -145,35 +179,44 @@ public static partial class UsersApi
             return ApiProblems.Validation(errors);
         }
 
-        return await UpdateAsync(request, db, clock, userId, _ => input);
+        return await UpdateAsync(request, db, clock, userId, claim: null, _ => input);
     }
 
     public static async Task<IResult> PatchUser(string id, HttpRequest request, UsersDbContext db, TimeProvider clock)
     {
-        var (patch, problem) = await JsonBody.ReadAsync(request, ApiJsonContext.Default.UserPatchRequest, allowMergePatch: true);
-        if (problem is not null)
+        if (!Idempotency.TryRead(request, out var idempotent, out var keyProblem))
         {
-            return problem;
+            return keyProblem;
         }
 
-        if (NullsForRequiredFields(patch!) is { Count: > 0 } nullErrors)
+        using (idempotent)
         {
-            return ApiProblems.Validation(nullErrors);
-        }
+            var (patch, problem) = await JsonBody.ReadAsync(
+                request, ApiJsonContext.Default.UserPatchRequest, allowMergePatch: true, fingerprint: idempotent?.Fingerprint);
+            if (problem is not null)
+            {
+                return problem;
+            }
 
-        if (!TryParseId(id, out var userId))
-        {
-            return ApiProblems.UserNotFound();
-        }
+            if (NullsForRequiredFields(patch!) is { Count: > 0 } nullErrors)
+            {
+                return ApiProblems.Validation(nullErrors);
+            }
 
-        return await UpdateAsync(request, db, clock, userId, current =>
-            UserValidation.TryValidate(
-                patch!.HasUsername ? patch.Username : current.Username,
-                patch.HasEmail ? patch.Email : current.Email,
-                out var merged,
-                out var errors)
-                ? merged
-                : errors);
+            if (!TryParseId(id, out var userId))
+            {
+                return ApiProblems.UserNotFound();
+            }
+
+            return await Idempotency.RunAsync(request, db, clock, idempotent, claim => UpdateAsync(request, db, clock, userId, claim, current =>
+                UserValidation.TryValidate(
+                    patch!.HasUsername ? patch.Username : current.Username,
+                    patch.HasEmail ? patch.Email : current.Email,
+                    out var merged,
+                    out var errors)
+                    ? merged
+                    : errors));
+        }
     }
 
     public static async Task<IResult> DeleteUser(string id, HttpRequest request, UsersDbContext db)
@@ -184,22 +227,23 @@ public static partial class UsersApi
         }
 
         var cancellationToken = request.HttpContext.RequestAborted;
+        var target = db.Users.Where(u => u.Id == userId);
         if (ETags.HasIfMatch(request))
         {
             // Read, check, then delete only that version: a concurrent update in between deletes nothing.
-            var version = await db.Users.Where(u => u.Id == userId).Select(u => (Guid?)u.Version).FirstOrDefaultAsync(cancellationToken);
+            var version = await target.Select(u => (Guid?)u.Version).FirstOrDefaultAsync(cancellationToken);
             if (version is null)
             {
                 return ApiProblems.UserNotFound();
             }
 
             if (!ETags.IfMatchAllows(request, version.Value)
-                || await db.Users.Where(u => u.Id == userId && u.Version == version.Value).ExecuteDeleteAsync(cancellationToken) == 0)
+                || await DeleteVerifiedAsync(db, userId, target.Where(u => u.Version == version.Value), cancellationToken) == 0)
             {
                 return ApiProblems.PreconditionFailed();
             }
         }
-        else if (await db.Users.Where(u => u.Id == userId).ExecuteDeleteAsync(cancellationToken) == 0)
+        else if (await DeleteVerifiedAsync(db, userId, target, cancellationToken) == 0)
         {
             return ApiProblems.UserNotFound();
         }
@@ -209,13 +253,22 @@ public static partial class UsersApi
         return TypedResults.NoContent();
     }
 
+    // A retried delete whose first attempt committed finds nothing to delete: the row being gone is what it wanted.
+    private static Task<int> DeleteVerifiedAsync(UsersDbContext db, int userId, IQueryable<User> rows, CancellationToken cancellationToken) =>
+        VerifiedWrites.ExecuteAsync(
+            db,
+            rows.ExecuteDeleteAsync,
+            async ct => await db.Users.AnyAsync(u => u.Id == userId, ct) ? null : 1,
+            inTransaction: false,
+            cancellationToken);
+
     /// <summary>
     /// Loads the user, checks If-Match, applies <paramref name="change"/> and saves. The version is a concurrency token, so a
     /// write that lost a race fails: with If-Match that is a 412; without it the client asked for no precondition, so the
     /// update is applied again on the fresh row (last writer wins).
     /// </summary>
     private static async Task<IResult> UpdateAsync(
-        HttpRequest request, UsersDbContext db, TimeProvider clock, int userId, Func<User, ValidationOutcome> change)
+        HttpRequest request, UsersDbContext db, TimeProvider clock, int userId, IdempotencyClaim? claim, Func<User, ValidationOutcome> change)
     {
         const int MaxAttempts = 3;
         var cancellationToken = request.HttpContext.RequestAborted;
@@ -241,7 +294,23 @@ public static partial class UsersApi
             user.Replace(outcome.User.Username, outcome.User.Email, clock.GetUtcNow().UtcDateTime);
             try
             {
-                await db.SaveChangesAsync(cancellationToken);
+                await VerifiedWrites.ExecuteAsync(
+                    db,
+                    async ct =>
+                    {
+                        // Changes are accepted only once the whole attempt committed, so a retried attempt writes them again.
+                        await db.SaveChangesAsync(acceptAllChangesOnSuccess: false, ct);
+                        if (claim is not null)
+                        {
+                            await Idempotency.CompleteAsync(db, claim, StatusCodes.Status200OK, user.ToResponse(), null, ETags.For(user.Version), ct);
+                        }
+
+                        return true;
+                    },
+                    async ct => await db.Users.AnyAsync(u => u.Id == user.Id && u.Version == user.Version, ct) ? true : null,
+                    inTransaction: claim is not null,
+                    cancellationToken);
+                db.ChangeTracker.AcceptAllChanges();
             }
             catch (DbUpdateConcurrencyException) when (!ETags.HasIfMatch(request) && attempt < MaxAttempts)
             {
@@ -300,6 +369,8 @@ public static partial class UsersApi
         request.Query.TryGetValue(name, out var values) ? values[^1] : null;
 
     private static string CollectionPath(HttpRequest request) => (request.PathBase + request.Path).Value!.TrimEnd('/');
+
+    private static string UserPath(HttpRequest request, int id) => $"{CollectionPath(request)}/{id.ToString(CultureInfo.InvariantCulture)}";
 
     private static string NextPageLink(HttpRequest request, int limit, string? username, string? email, int lastId)
     {

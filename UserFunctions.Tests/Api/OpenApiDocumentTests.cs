@@ -17,11 +17,11 @@ public abstract class OpenApiDocumentTests(ApiHost host) : ApiTestBase(host)
     // What shared/API.md says each operation can answer.
     private static readonly Dictionary<string, int[]> ContractStatuses = new()
     {
-        [UserOperations.CreateUser] = [201, 400, 409, 413, 415, 503],
+        [UserOperations.CreateUser] = [201, 400, 409, 413, 415, 422, 503],
         [UserOperations.ListUsers] = [200, 400, 503],
         [UserOperations.GetUser] = [200, 304, 404, 503],
         [UserOperations.ReplaceUser] = [200, 400, 404, 409, 412, 413, 415, 503],
-        [UserOperations.PatchUser] = [200, 400, 404, 409, 412, 413, 415, 503],
+        [UserOperations.PatchUser] = [200, 400, 404, 409, 412, 413, 415, 422, 503],
         [UserOperations.DeleteUser] = [204, 404, 412, 503],
         [UserOperations.GetHealth] = [200, 503],
         [UserOperations.GetOpenApiDocument] = [200],

@@ -12,14 +12,16 @@ namespace UserFunctions.Core.Data.CompiledModels.PostgreSql
     public partial class PostgreSqlUsersDbContextModel
     {
         private PostgreSqlUsersDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("abc88397-8362-4c56-b48d-afda749b05c4"), entityTypeCount: 1)
+            : base(skipDetectChanges: false, modelId: new Guid("8442ca81-e88a-40d5-aef2-8e989463bdeb"), entityTypeCount: 2)
         {
         }
 
         partial void Initialize()
         {
+            var idempotencyKey = IdempotencyKeyEntityType.Create(this);
             var user = UserEntityType.Create(this);
 
+            IdempotencyKeyEntityType.CreateAnnotations(idempotencyKey);
             UserEntityType.CreateAnnotations(user);
 
             AddAnnotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn);

@@ -11,14 +11,16 @@ namespace UserFunctions.Core.Data.CompiledModels.SqlServer
     public partial class SqlServerUsersDbContextModel
     {
         private SqlServerUsersDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("e9d3de92-729e-4a6b-9bc5-7a7d1d47281b"), entityTypeCount: 1)
+            : base(skipDetectChanges: false, modelId: new Guid("4a4a3fbd-ed79-4395-b96d-f51bd4894df2"), entityTypeCount: 2)
         {
         }
 
         partial void Initialize()
         {
+            var idempotencyKey = IdempotencyKeyEntityType.Create(this);
             var user = UserEntityType.Create(this);
 
+            IdempotencyKeyEntityType.CreateAnnotations(idempotencyKey);
             UserEntityType.CreateAnnotations(user);
 
             AddAnnotation("ProductVersion", "10.0.15");

@@ -11,14 +11,16 @@ namespace UserFunctions.Core.Data.CompiledModels.Sqlite
     public partial class SqliteUsersDbContextModel
     {
         private SqliteUsersDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("1f6b37d6-52dc-47c8-b115-2526c7da0c74"), entityTypeCount: 1)
+            : base(skipDetectChanges: false, modelId: new Guid("d655df3b-4f4d-4562-898d-79ce3bbbb67f"), entityTypeCount: 2)
         {
         }
 
         partial void Initialize()
         {
+            var idempotencyKey = IdempotencyKeyEntityType.Create(this);
             var user = UserEntityType.Create(this);
 
+            IdempotencyKeyEntityType.CreateAnnotations(idempotencyKey);
             UserEntityType.CreateAnnotations(user);
 
             AddAnnotation("ProductVersion", "10.0.15");

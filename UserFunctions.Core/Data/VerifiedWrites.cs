@@ -1,0 +1,42 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+
+namespace UserFunctions.Core.Data;
+
+/// <summary>
+/// Writes that tell the truth under the retrying execution strategy (SQL Server, PostgreSQL). A commit whose
+/// acknowledgement was lost looks like a transient failure, and a blind retry of the write then fails against its own
+/// result (a 409 for the user it just created, a 412 or a second update for the user it just changed). Here the strategy
+/// first asks <c>committed</c> whether the failed attempt landed: only a failure pays for that query.
+/// </summary>
+internal static class VerifiedWrites
+{
+    /// <param name="write">One attempt; it must be safe to run again after an attempt that did not commit.</param>
+    /// <param name="committed">The result of the attempt if it committed, null if it did not.</param>
+    /// <param name="inTransaction">True when the attempt runs several statements that must commit together.</param>
+    public static Task<T> ExecuteAsync<T>(
+        UsersDbContext db,
+        Func<CancellationToken, Task<T>> write,
+        Func<CancellationToken, Task<T?>> committed,
+        bool inTransaction,
+        CancellationToken cancellationToken)
+        where T : struct =>
+        db.Database.CreateExecutionStrategy().ExecuteAsync(
+            (Db: db, Write: write, Committed: committed, InTransaction: inTransaction),
+            static async (_, state, ct) =>
+            {
+                if (!state.InTransaction)
+                {
+                    return await state.Write(ct);
+                }
+
+                await using var transaction = await state.Db.Database.BeginTransactionAsync(ct);
+                var result = await state.Write(ct);
+                await transaction.CommitAsync(ct);
+                return result;
+            },
+            static async (_, state, ct) => await state.Committed(ct) is { } result
+                ? new ExecutionResult<T>(true, result)
+                : new ExecutionResult<T>(false, default),
+            cancellationToken);
+}

@@ -1,0 +1,40 @@
+using UserFunctions.Core.Http;
+
+namespace UserFunctions.Tests.Http;
+
+public sealed class IdempotencyKeyTests
+{
+    [Theory]
+    [InlineData("\"8e03978e-40d5-43e8-bc93-6894a57f9324\"", "8e03978e-40d5-43e8-bc93-6894a57f9324")]
+    [InlineData("8e03978e-40d5-43e8-bc93-6894a57f9324", "8e03978e-40d5-43e8-bc93-6894a57f9324")]
+    [InlineData("\"with space\"", "with space")]
+    [InlineData("\"a\\\"b\\\\c\"", "a\"b\\c")]
+    public void AQuotedStringOrABareTokenIsAKey(string header, string key)
+    {
+        Assert.True(Idempotency.TryParseKey(header, out var parsed));
+        Assert.Equal(key, parsed);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("\"\"")]
+    [InlineData("\"unterminated")]
+    [InlineData("\"a\"b")]
+    [InlineData("\"bad\\escape\"")]
+    [InlineData("bare space")]
+    [InlineData("bare\"quote")]
+    [InlineData("\"tab\there\"")]
+    [InlineData("\"caf\u00e9\"")]
+    public void AnythingElseIsMalformed(string? header) =>
+        Assert.False(Idempotency.TryParseKey(header, out _));
+
+    [Fact]
+    public void KeysHaveAtMost255Characters()
+    {
+        Assert.True(Idempotency.TryParseKey(new string('k', 255), out _));
+        Assert.True(Idempotency.TryParseKey($"\"{new string('k', 255)}\"", out _));
+        Assert.False(Idempotency.TryParseKey(new string('k', 256), out _));
+        Assert.False(Idempotency.TryParseKey($"\"{new string('k', 256)}\"", out _));
+    }
+}
