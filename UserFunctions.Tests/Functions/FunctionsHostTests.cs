@@ -131,50 +131,31 @@ public sealed class FunctionsStartupTests
     [Fact]
     public async Task AWorkerThatDiesIsReportedWithItsExitCodeAndRequestsFailInsteadOfHanging()
     {
-        var path = Path.Combine(Path.GetTempPath(), $"userfunctions-dies-{Guid.NewGuid():N}.db");
+        await using var database = new SqliteApiDatabase(pooling: false);
         var log = new ConcurrentQueue<string>();
         using var loggerFactory = ApiHost.LoggerInto(log);
-        await using var host = await ApiHost.StartFunctionsAsync(
-            new Dictionary<string, string?> { ["ConnectionStrings:Users"] = $"Data Source={path}" }, functionKey: null, loggerFactory);
+        await using var host = await ApiHost.StartFunctionsAsync(await database.CreateAsync(), functionKey: null, loggerFactory);
         using var client = new HttpClient { BaseAddress = host.BaseAddress };
-        try
-        {
-            System.Diagnostics.Process.GetProcessById(host.WorkerProcessId).Kill();
 
-            Assert.NotEqual(0, await host.WorkerExited.WaitAsync(TimeSpan.FromSeconds(30)));
-            await Poll.ForAsync(() => log.FirstOrDefault(line => line.Contains("The worker exited with code", StringComparison.Ordinal)));
-            using var response = await client.GetAsync("/api/health");
-            Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
-        }
-        finally
-        {
-            File.Delete(path);
-            File.Delete(path + "-wal");
-            File.Delete(path + "-shm");
-        }
+        System.Diagnostics.Process.GetProcessById(host.WorkerProcessId).Kill();
+
+        Assert.NotEqual(0, await host.WorkerExited.WaitAsync(TimeSpan.FromSeconds(30)));
+        await Poll.ForAsync(() => log.FirstOrDefault(line => line.Contains("The worker exited with code", StringComparison.Ordinal)));
+        using var response = await client.GetAsync("/api/health");
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
     }
 
     [Fact]
     public async Task StoppingTheHostStopsTheWorker()
     {
-        var path = Path.Combine(Path.GetTempPath(), $"userfunctions-stop-{Guid.NewGuid():N}.db");
-        try
-        {
-            using var loggerFactory = ApiHost.LoggerInto(new ConcurrentQueue<string>());
-            var host = await ApiHost.StartFunctionsAsync(
-                new Dictionary<string, string?> { ["ConnectionStrings:Users"] = $"Data Source={path}" }, functionKey: null, loggerFactory);
+        await using var database = new SqliteApiDatabase(pooling: false);
+        using var loggerFactory = ApiHost.LoggerInto(new ConcurrentQueue<string>());
+        var host = await ApiHost.StartFunctionsAsync(await database.CreateAsync(), functionKey: null, loggerFactory);
 
-            await host.DisposeAsync();
+        await host.DisposeAsync();
 
-            Assert.True(host.WorkerExited.IsCompleted);
-            Assert.Throws<ArgumentException>(() => System.Diagnostics.Process.GetProcessById(host.WorkerProcessId));
-        }
-        finally
-        {
-            File.Delete(path);
-            File.Delete(path + "-wal");
-            File.Delete(path + "-shm");
-        }
+        Assert.True(host.WorkerExited.IsCompleted);
+        Assert.Throws<ArgumentException>(() => System.Diagnostics.Process.GetProcessById(host.WorkerProcessId));
     }
 }
 
