@@ -91,18 +91,7 @@ public sealed record DatabaseSettings
 
     private static bool SqlServerNeedsAccessToken(string connectionString)
     {
-        SqlConnectionStringBuilder builder;
-        try
-        {
-            builder = new SqlConnectionStringBuilder(connectionString);
-        }
-        catch (Exception ex) when (ex is ArgumentException or FormatException or KeyNotFoundException)
-        {
-            // The parser's message names the bad keyword, never the value.
-            throw new InvalidOperationException(
-                $"Setting 'ConnectionStrings:{ConnectionStringName}' is not a valid SQL Server connection string: {ex.Message}");
-        }
-
+        var builder = ParseConnectionString(connectionString, "SQL Server", static text => new SqlConnectionStringBuilder(text));
         return string.IsNullOrEmpty(builder.Password)
             && builder.Authentication == SqlAuthenticationMethod.NotSpecified
             && !builder.IntegratedSecurity;
@@ -110,19 +99,22 @@ public sealed record DatabaseSettings
 
     private static bool PostgreSqlNeedsAccessToken(string connectionString)
     {
-        NpgsqlConnectionStringBuilder builder;
+        var builder = ParseConnectionString(connectionString, "PostgreSQL", static text => new NpgsqlConnectionStringBuilder(text));
+        return string.IsNullOrEmpty(builder.Password) && string.IsNullOrEmpty(builder.Passfile);
+    }
+
+    private static TBuilder ParseConnectionString<TBuilder>(string connectionString, string databaseName, Func<string, TBuilder> parse)
+    {
         try
         {
-            builder = new NpgsqlConnectionStringBuilder(connectionString);
+            return parse(connectionString);
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException or KeyNotFoundException)
         {
             // The parser's message names the bad keyword, never the value.
             throw new InvalidOperationException(
-                $"Setting 'ConnectionStrings:{ConnectionStringName}' is not a valid PostgreSQL connection string: {ex.Message}");
+                $"Setting 'ConnectionStrings:{ConnectionStringName}' is not a valid {databaseName} connection string: {ex.Message}");
         }
-
-        return string.IsNullOrEmpty(builder.Password) && string.IsNullOrEmpty(builder.Passfile);
     }
 
     private static int ReadPositiveInt(IConfigurationSection section, string key, int defaultValue, bool allowZero = false)
