@@ -65,12 +65,6 @@ public sealed class FaultProxy : IAsyncDisposable
                 return;
             }
 
-            if (_cut)
-            {
-                Drop(client);
-                continue;
-            }
-
             _ = PipeAsync(client);
         }
     }
@@ -82,7 +76,7 @@ public sealed class FaultProxy : IAsyncDisposable
         _open[server] = 0;
         try
         {
-            // A cut between the accept and the line above has not seen these sockets.
+            // Checked only once the sockets are registered, so a cut at any moment reaches this connection.
             if (_cut)
             {
                 return;
