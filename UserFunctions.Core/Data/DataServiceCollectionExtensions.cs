@@ -37,7 +37,7 @@ public static class DataServiceCollectionExtensions
                     UseSqlite(options, settings).UseModel(SqliteUsersDbContextModel.Instance));
                 break;
 
-            case DatabaseProvider.SqlServer:
+            case DatabaseProvider.SqlServer or DatabaseProvider.AzureSql:
                 if (settings.UsesAccessToken)
                 {
                     AddAccessTokens(services, settings);
@@ -84,16 +84,22 @@ public static class DataServiceCollectionExtensions
             .UseSqlite(settings.ConnectionString, sqlite => sqlite.CommandTimeout(settings.CommandTimeoutSeconds))
             .AddInterceptors(new SqliteConnectionTuning(settings.CommandTimeoutSeconds * 1000)));
 
+    // Azure SQL gets EF's Azure SQL entry point (its engine type drives Azure-specific SQL and defaults); SQL Server elsewhere
+    // keeps UseSqlServer. Both use the same context, migrations and retry budget.
     internal static DbContextOptionsBuilder UseSqlServer(DbContextOptionsBuilder options, DatabaseSettings settings) =>
-        QuietFailedCommands(options.UseSqlServer(settings.ConnectionString, sql => sql
-            .CommandTimeout(settings.CommandTimeoutSeconds)
-            .EnableRetryOnFailure(settings.MaxRetryCount, settings.MaxRetryDelay, errorNumbersToAdd: null)));
+        QuietFailedCommands(settings.Provider == DatabaseProvider.AzureSql
+            ? options.UseAzureSql(settings.ConnectionString, sql => sql
+                .CommandTimeout(settings.CommandTimeoutSeconds)
+                .ExecutionStrategy(dependencies => new BudgetedSqlServerExecutionStrategy(dependencies, settings)))
+            : options.UseSqlServer(settings.ConnectionString, sql => sql
+                .CommandTimeout(settings.CommandTimeoutSeconds)
+                .ExecutionStrategy(dependencies => new BudgetedSqlServerExecutionStrategy(dependencies, settings))));
 
     internal static DbContextOptionsBuilder UsePostgreSql(DbContextOptionsBuilder options, DatabaseSettings settings, NpgsqlDataSource? dataSource = null)
     {
         void Configure(Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.NpgsqlDbContextOptionsBuilder npgsql) => npgsql
             .CommandTimeout(settings.CommandTimeoutSeconds)
-            .EnableRetryOnFailure(settings.MaxRetryCount, settings.MaxRetryDelay, errorCodesToAdd: null);
+            .ExecutionStrategy(dependencies => new BudgetedNpgsqlExecutionStrategy(dependencies, settings));
 
         return QuietFailedCommands(dataSource is null
             ? options.UseNpgsql(settings.ConnectionString, Configure)

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.Configuration;
 using Npgsql;
@@ -7,7 +8,13 @@ namespace UserFunctions.Core.Data;
 public enum DatabaseProvider
 {
     Sqlite,
+
+    /// <summary>SQL Server through EF's <c>UseSqlServer</c>.</summary>
     SqlServer,
+
+    /// <summary>Azure SQL Database through EF's <c>UseAzureSql</c>: the same context, migrations and SQL Server driver.</summary>
+    AzureSql,
+
     PostgreSql,
 }
 
@@ -17,11 +24,23 @@ public sealed record DatabaseSettings
     public const string ConnectionStringName = "Users";
     public const string DefaultSqliteConnectionString = "Data Source=users.db";
 
+    /// <summary>The connection timeout a server connection string gets when it sets none (the drivers' own default is 15 s).</summary>
+    public const int DefaultConnectTimeoutSeconds = 5;
+
     public DatabaseProvider Provider { get; init; } = DatabaseProvider.Sqlite;
     public string ConnectionString { get; init; } = DefaultSqliteConnectionString;
     public int CommandTimeoutSeconds { get; init; } = 30;
     public int MaxRetryCount { get; init; } = 3;
     public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long one database operation may keep retrying: no retry starts unless it could fail (by its connection timeout) within
+    /// the budget. With the default connection timeout, a request meets an outage with a 503 in about 10 s.
+    /// </summary>
+    public TimeSpan RetryBudget { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The server connection string's connection timeout, after <see cref="From"/> added the default.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(DefaultConnectTimeoutSeconds);
 
     /// <summary>
     /// Apply pending migrations when the host starts: by default on SQLite, on PostgreSQL only when set explicitly (local servers,
@@ -49,7 +68,7 @@ public sealed record DatabaseSettings
         {
             throw new InvalidOperationException(
                 $"Setting 'ConnectionStrings:{ConnectionStringName}' (environment: ConnectionStrings__{ConnectionStringName}) is required " +
-                $"when 'Database:Provider' is '{provider}'. " + (provider == DatabaseProvider.SqlServer
+                $"when 'Database:Provider' is '{provider}'. " + (provider is DatabaseProvider.SqlServer or DatabaseProvider.AzureSql
                     ? "For Azure SQL without a password use 'Server=tcp:<server>.database.windows.net,1433;Database=<database>;Encrypt=True'."
                     : "For example 'Host=localhost;Database=users;Username=<user>;Password=<password>'."));
         }
@@ -61,6 +80,7 @@ public sealed record DatabaseSettings
             CommandTimeoutSeconds = ReadPositiveInt(section, "CommandTimeoutSeconds", 30),
             MaxRetryCount = ReadPositiveInt(section, "MaxRetryCount", 3, allowZero: true),
             MaxRetryDelay = TimeSpan.FromSeconds(ReadPositiveInt(section, "MaxRetryDelaySeconds", 5)),
+            RetryBudget = TimeSpan.FromSeconds(ReadPositiveInt(section, "RetryBudgetSeconds", 10)),
             // Server databases change only through the bundle unless someone asks for it on their own server.
             MigrateOnStartup = provider switch
             {
@@ -73,10 +93,53 @@ public sealed record DatabaseSettings
 
         return provider switch
         {
-            DatabaseProvider.SqlServer => settings with { UsesAccessToken = SqlServerNeedsAccessToken(settings.ConnectionString) },
-            DatabaseProvider.PostgreSql => settings with { UsesAccessToken = PostgreSqlNeedsAccessToken(settings.ConnectionString) },
+            DatabaseProvider.SqlServer or DatabaseProvider.AzureSql => ForSqlServer(settings),
+            DatabaseProvider.PostgreSql => ForPostgreSql(settings),
             _ => settings,
         };
+    }
+
+    private static DatabaseSettings ForSqlServer(DatabaseSettings settings)
+    {
+        var builder = ParseConnectionString(settings.ConnectionString, "SQL Server", static text => new SqlConnectionStringBuilder(text));
+        var usesAccessToken = string.IsNullOrEmpty(builder.Password)
+            && builder.Authentication == SqlAuthenticationMethod.NotSpecified
+            && !builder.IntegratedSecurity;
+        if (!SetsAnyOf(settings.ConnectionString, "Connect Timeout", "Connection Timeout", "Timeout"))
+        {
+            builder.ConnectTimeout = DefaultConnectTimeoutSeconds;
+        }
+
+        return settings with
+        {
+            ConnectionString = builder.ConnectionString,
+            ConnectTimeout = TimeSpan.FromSeconds(builder.ConnectTimeout),
+            UsesAccessToken = usesAccessToken,
+        };
+    }
+
+    private static DatabaseSettings ForPostgreSql(DatabaseSettings settings)
+    {
+        var builder = ParseConnectionString(settings.ConnectionString, "PostgreSQL", static text => new NpgsqlConnectionStringBuilder(text));
+        var usesAccessToken = string.IsNullOrEmpty(builder.Password) && string.IsNullOrEmpty(builder.Passfile);
+        if (!SetsAnyOf(settings.ConnectionString, "Timeout"))
+        {
+            builder.Timeout = DefaultConnectTimeoutSeconds;
+        }
+
+        return settings with
+        {
+            ConnectionString = builder.ConnectionString,
+            ConnectTimeout = TimeSpan.FromSeconds(builder.Timeout),
+            UsesAccessToken = usesAccessToken,
+        };
+    }
+
+    // The typed builders report every keyword as present (with its default); only the raw string says what was written.
+    private static bool SetsAnyOf(string connectionString, params string[] keywords)
+    {
+        var raw = new DbConnectionStringBuilder { ConnectionString = connectionString };
+        return keywords.Any(raw.ContainsKey);
     }
 
     private static DatabaseProvider ParseProvider(string? value) => value?.Trim() switch
@@ -84,24 +147,11 @@ public sealed record DatabaseSettings
         null or "" => DatabaseProvider.Sqlite,
         var name when name.Equals("Sqlite", StringComparison.OrdinalIgnoreCase) => DatabaseProvider.Sqlite,
         var name when name.Equals("SqlServer", StringComparison.OrdinalIgnoreCase) => DatabaseProvider.SqlServer,
+        var name when name.Equals("AzureSql", StringComparison.OrdinalIgnoreCase) => DatabaseProvider.AzureSql,
         var name when name.Equals("PostgreSql", StringComparison.OrdinalIgnoreCase) => DatabaseProvider.PostgreSql,
         _ => throw new InvalidOperationException(
-            $"Setting 'Database:Provider' (environment: Database__Provider) is '{value}'; expected 'Sqlite', 'SqlServer' or 'PostgreSql'."),
+            $"Setting 'Database:Provider' (environment: Database__Provider) is '{value}'; expected 'Sqlite', 'SqlServer', 'AzureSql' or 'PostgreSql'."),
     };
-
-    private static bool SqlServerNeedsAccessToken(string connectionString)
-    {
-        var builder = ParseConnectionString(connectionString, "SQL Server", static text => new SqlConnectionStringBuilder(text));
-        return string.IsNullOrEmpty(builder.Password)
-            && builder.Authentication == SqlAuthenticationMethod.NotSpecified
-            && !builder.IntegratedSecurity;
-    }
-
-    private static bool PostgreSqlNeedsAccessToken(string connectionString)
-    {
-        var builder = ParseConnectionString(connectionString, "PostgreSQL", static text => new NpgsqlConnectionStringBuilder(text));
-        return string.IsNullOrEmpty(builder.Password) && string.IsNullOrEmpty(builder.Passfile);
-    }
 
     private static TBuilder ParseConnectionString<TBuilder>(string connectionString, string databaseName, Func<string, TBuilder> parse)
     {

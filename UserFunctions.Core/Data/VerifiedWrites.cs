@@ -30,10 +30,20 @@ internal static class VerifiedWrites
                     return await state.Write(ct);
                 }
 
-                await using var transaction = await state.Db.Database.BeginTransactionAsync(ct);
-                var result = await state.Write(ct);
-                await transaction.CommitAsync(ct);
-                return result;
+                // A failed attempt is retried whole, so SaveChanges' savepoints buy nothing; and EF only logs a savepoint release that
+                // fails, so a connection lost right then would leave the attempt running on a dead transaction (a 500, not a retry).
+                state.Db.Database.AutoSavepointsEnabled = false;
+                try
+                {
+                    await using var transaction = await state.Db.Database.BeginTransactionAsync(ct);
+                    var result = await state.Write(ct);
+                    await transaction.CommitAsync(ct);
+                    return result;
+                }
+                finally
+                {
+                    state.Db.Database.AutoSavepointsEnabled = true;
+                }
             },
             static async (_, state, ct) => await state.Committed(ct) is { } result
                 ? new ExecutionResult<T>(true, result)

@@ -109,10 +109,17 @@ public sealed class SqliteApiDatabase(bool pooling) : ApiDatabase
 /// (<c>Database:MigrateOnStartup=true</c>). The host reaches the server through a <see cref="FaultProxy"/>, so taking the
 /// database offline cuts the host's connections for real; the test itself connects directly.
 /// </summary>
-public sealed class PostgreSqlApiDatabase : ApiDatabase
+/// <param name="settings">
+/// Settings over the defaults below, for example a retry budget; a <c>ConnectionStrings:Users</c> entry here holds
+/// keywords added to the connection string (such as <c>Timeout=2;Maximum Pool Size=2</c>).
+/// </param>
+public sealed class PostgreSqlApiDatabase(IReadOnlyDictionary<string, string?>? settings = null) : ApiDatabase
 {
     private string _connectionString = "";
     private FaultProxy? _proxy;
+
+    /// <summary>The proxy between the host and the server, to break the host's connections with.</summary>
+    public FaultProxy Proxy => _proxy ?? throw new InvalidOperationException("The database is not created yet.");
 
     public override async Task<IReadOnlyDictionary<string, string?>> CreateAsync()
     {
@@ -120,15 +127,28 @@ public sealed class PostgreSqlApiDatabase : ApiDatabase
         var direct = new NpgsqlConnectionStringBuilder(_connectionString);
         _proxy = new FaultProxy(new IPEndPoint(IPAddress.Parse(direct.Host!), direct.Port));
         var throughProxy = new NpgsqlConnectionStringBuilder(_connectionString) { Port = _proxy.Port, Timeout = 5 };
-        return new Dictionary<string, string?>
+        var result = new Dictionary<string, string?>
         {
             ["Database:Provider"] = "PostgreSql",
-            ["ConnectionStrings:Users"] = throughProxy.ConnectionString,
             ["Database:MigrateOnStartup"] = "true",
             // One quick retry keeps the outage tests short; the retry path itself is still taken.
             ["Database:MaxRetryCount"] = "1",
             ["Database:MaxRetryDelaySeconds"] = "1",
         };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            if (key == "ConnectionStrings:Users")
+            {
+                throughProxy.ConnectionString += ";" + value;
+            }
+            else
+            {
+                result[key] = value;
+            }
+        }
+
+        result["ConnectionStrings:Users"] = throughProxy.ConnectionString;
+        return result;
     }
 
     public override async Task<long> CountUsersAsync()
@@ -145,7 +165,7 @@ public sealed class PostgreSqlApiDatabase : ApiDatabase
         await command.ExecuteNonQueryAsync();
     }
 
-    public override Task<IAsyncDisposable> TakeOfflineAsync() => Task.FromResult(_proxy!.Cut());
+    public override Task<IAsyncDisposable> TakeOfflineAsync() => Task.FromResult(Proxy.Cut());
 
     /// <summary>How many queries on this database wait for a lock right now.</summary>
     public async Task<long> QueriesWaitingOnLocksAsync()

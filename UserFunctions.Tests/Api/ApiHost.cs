@@ -157,3 +157,12 @@ public sealed class FunctionsOnSqlite() : ApiHost(HostKind.Functions, () => new 
 public sealed class DevServerOnPostgreSql() : ApiHost(HostKind.DevServer, () => new PostgreSqlApiDatabase());
 
 public sealed class FunctionsOnPostgreSql() : ApiHost(HostKind.Functions, () => new PostgreSqlApiDatabase());
+
+/// <summary>A host of either kind on a PostgreSQL database with settings of its own, for a test that starts and stops it itself.</summary>
+public sealed class CustomPostgreSqlHost(HostKind kind, IReadOnlyDictionary<string, string?> settings)
+    : ApiHost(kind, () => new PostgreSqlApiDatabase(settings)), IAsyncDisposable
+{
+    async ValueTask IAsyncDisposable.DisposeAsync() => await DisposeAsync();
+
+    public FaultProxy Proxy => ((PostgreSqlApiDatabase)Database).Proxy;
+}

@@ -143,6 +143,59 @@ public class DatabaseSettingsTests
         Assert.True(settings.UsesAccessToken);
     }
 
+    [Theory]
+    [InlineData("SqlServer", "Server=tcp:example.database.windows.net;Database=users", 5)]
+    [InlineData("AzureSql", "Server=tcp:example.database.windows.net;Database=users;Connect Timeout=30", 30)]
+    [InlineData("SqlServer", "Server=tcp:example.database.windows.net;Database=users;Connection Timeout=12", 12)]
+    [InlineData("PostgreSql", "Host=localhost;Database=users;Username=app;Password=secret", 5)]
+    [InlineData("PostgreSql", "Host=localhost;Database=users;Username=app;Password=secret;Timeout=20", 20)]
+    public void AServerConnectionStringWithoutATimeoutGetsTheShortDefaultAndAnExplicitOneIsKept(string provider, string connectionString, int expectedSeconds)
+    {
+        var settings = DatabaseSettings.From(Configuration(new()
+        {
+            ["Database:Provider"] = provider,
+            ["ConnectionStrings:Users"] = connectionString,
+        }));
+
+        Assert.Equal(TimeSpan.FromSeconds(expectedSeconds), settings.ConnectTimeout);
+        var driverTimeout = provider == "PostgreSql"
+            ? new Npgsql.NpgsqlConnectionStringBuilder(settings.ConnectionString).Timeout
+            : new Microsoft.Data.SqlClient.SqlConnectionStringBuilder(settings.ConnectionString).ConnectTimeout;
+        Assert.Equal(expectedSeconds, driverTimeout);
+    }
+
+    [Fact]
+    public void TheRetryBudgetIsTenSecondsUnlessSet()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(10), DatabaseSettings.From(Configuration([])).RetryBudget);
+        Assert.Equal(TimeSpan.FromSeconds(3), DatabaseSettings.From(Configuration(new() { ["Database:RetryBudgetSeconds"] = "3" })).RetryBudget);
+        var exception = Assert.Throws<InvalidOperationException>(() => DatabaseSettings.From(Configuration(new() { ["Database:RetryBudgetSeconds"] = "0" })));
+        Assert.Contains("'Database:RetryBudgetSeconds'", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("SqlServer", false)]
+    [InlineData("AzureSql", true)]
+    public void AzureSqlUsesEfsAzureSqlEntryPointAndSqlServerKeepsUseSqlServer(string provider, bool azureSql)
+    {
+        using var services = new ServiceCollection().AddUsersData(Configuration(new()
+        {
+            ["Database:Provider"] = provider,
+            ["ConnectionStrings:Users"] = "Server=tcp:example.database.windows.net;Database=users;User Id=u;Password=not-a-real-password",
+        })).BuildServiceProvider();
+        using var scope = services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<UsersDbContext>();
+
+        Assert.IsType<SqlServerUsersDbContext>(db);
+        Assert.True(db.Database.IsSqlServer());
+#pragma warning disable EF1001 // The engine type UseAzureSql sets is only visible on the provider's options extension.
+        var engine = Microsoft.EntityFrameworkCore.Infrastructure.AccessorExtensions.GetService<Microsoft.EntityFrameworkCore.Infrastructure.IDbContextOptions>(db)
+            .FindExtension<Microsoft.EntityFrameworkCore.SqlServer.Infrastructure.Internal.SqlServerOptionsExtension>()!.EngineType;
+#pragma warning restore EF1001
+        Assert.Equal(azureSql ? "AzureSql" : "SqlServer", engine.ToString());
+        Assert.IsType<BudgetedSqlServerExecutionStrategy>(db.Database.CreateExecutionStrategy());
+    }
+
     [Fact]
     public void AUserAssignedIdentityComesFromTheSettingOrAzureClientId()
     {

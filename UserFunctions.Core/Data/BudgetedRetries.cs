@@ -1,0 +1,50 @@
+using System.Diagnostics;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Npgsql.EntityFrameworkCore.PostgreSQL;
+
+namespace UserFunctions.Core.Data;
+
+/// <summary>
+/// The time side of a retrying execution strategy: the providers' strategies bound only the number of retries, and with
+/// connection timeouts between them an outage could hold a request for a minute. A retry starts only if it could still fail
+/// within <see cref="DatabaseSettings.RetryBudget"/> (elapsed + delay + one connection timeout); otherwise the operation
+/// gives up and the API answers 503 with Retry-After.
+/// </summary>
+internal struct RetryBudget(DatabaseSettings settings)
+{
+    private long _startedAt;
+
+    public void Start() => _startedAt = Stopwatch.GetTimestamp();
+
+    public readonly TimeSpan? Allow(TimeSpan? delay) =>
+        delay is { } wait && Stopwatch.GetElapsedTime(_startedAt) + wait + settings.ConnectTimeout <= settings.RetryBudget ? wait : null;
+}
+
+internal sealed class BudgetedSqlServerExecutionStrategy(ExecutionStrategyDependencies dependencies, DatabaseSettings settings)
+    : SqlServerRetryingExecutionStrategy(dependencies, settings.MaxRetryCount, settings.MaxRetryDelay, errorNumbersToAdd: null)
+{
+    private RetryBudget _budget = new(settings);
+
+    protected override void OnFirstExecution()
+    {
+        base.OnFirstExecution();
+        _budget.Start();
+    }
+
+    protected override TimeSpan? GetNextDelay(Exception lastException) => _budget.Allow(base.GetNextDelay(lastException));
+}
+
+internal sealed class BudgetedNpgsqlExecutionStrategy(ExecutionStrategyDependencies dependencies, DatabaseSettings settings)
+    : NpgsqlRetryingExecutionStrategy(dependencies, settings.MaxRetryCount, settings.MaxRetryDelay, errorCodesToAdd: null)
+{
+    private RetryBudget _budget = new(settings);
+
+    protected override void OnFirstExecution()
+    {
+        base.OnFirstExecution();
+        _budget.Start();
+    }
+
+    protected override TimeSpan? GetNextDelay(Exception lastException) => _budget.Allow(base.GetNextDelay(lastException));
+}
