@@ -135,6 +135,8 @@ public static class DataServiceCollectionExtensions
         options.ConfigureWarnings(warnings => warnings.Log(
             (RelationalEventId.CommandError, LogLevel.Debug),
             (RelationalEventId.ConnectionError, LogLevel.Debug),
+            // A transaction that fails with its connection is retried (or answered 503) and logged once by the API.
+            (RelationalEventId.TransactionError, LogLevel.Debug),
             (CoreEventId.QueryIterationFailed, LogLevel.Debug),
             (CoreEventId.SaveChangesFailed, LogLevel.Debug)));
 
