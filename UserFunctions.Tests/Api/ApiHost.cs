@@ -42,8 +42,11 @@ public abstract class ApiHost(HostKind kind, Func<ApiDatabase> createDatabase) :
     /// <summary>The test host, when <see cref="Kind"/> is <see cref="HostKind.Functions"/>.</summary>
     public FunctionsTestHost? Functions { get; private set; }
 
-    /// <summary>What the worker logged at Information or above, through the test host's logger.</summary>
-    public ConcurrentQueue<string> WorkerLog { get; } = new();
+    /// <summary>
+    /// What the host logged: the dev server at Warning or above; on Functions, the test host and, through it, the worker at
+    /// Information or above.
+    /// </summary>
+    public ConcurrentQueue<string> HostLog { get; } = new();
 
     /// <summary>The built Functions app the test host runs (the test project builds it first).</summary>
     public static string FunctionsAppDirectory { get; } = typeof(ApiHost).Assembly
@@ -59,13 +62,14 @@ public abstract class ApiHost(HostKind kind, Func<ApiDatabase> createDatabase) :
                 builder.WebHost.UseTestServer();
                 builder.Configuration.AddInMemoryCollection(settings);
                 builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Logging:LogLevel:Default"] = "Warning" });
+                builder.Logging.AddProvider(new QueueLoggerProvider(HostLog));
             });
             await _devServer.StartAsync();
             Client = _devServer.GetTestClient();
         }
         else
         {
-            _workerLoggerFactory = LoggerInto(WorkerLog);
+            _workerLoggerFactory = LoggerInto(HostLog);
             Functions = await StartFunctionsAsync(settings, FunctionKey, _workerLoggerFactory);
             Client = new HttpClient { BaseAddress = Functions.BaseAddress };
         }

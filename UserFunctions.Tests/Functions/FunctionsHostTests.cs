@@ -81,7 +81,7 @@ public sealed class FunctionsHostTests(FunctionsOnSqlite host) : IClassFixture<F
         using var created = await host.CreateAsync("logged_user", "logged@example.com");
 
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        await Poll.ForAsync(() => host.WorkerLog.FirstOrDefault(line => line.Contains("[UserFunctions.Api] Created user", StringComparison.Ordinal)));
+        await Poll.ForAsync(() => host.HostLog.FirstOrDefault(line => line.Contains("[UserFunctions.Api] Created user", StringComparison.Ordinal)));
     }
 
     [Fact]
