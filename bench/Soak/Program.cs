@@ -114,6 +114,7 @@ namespace UserFunctions.Bench.Soak
     {
         private WebApplication? _devServer;
         private FunctionsTestHost? _functions;
+        private ILoggerFactory? _hostLogs;
 
         public Uri BaseAddress { get; private set; } = null!;
 
@@ -128,12 +129,17 @@ namespace UserFunctions.Bench.Soak
             }
             else
             {
+                // The worker's warnings and errors (its 503s and any 500) reach stderr through the test host.
+                api._hostLogs = LoggerFactory.Create(logging => logging
+                    .AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace)
+                    .SetMinimumLevel(LogLevel.Warning));
                 api._functions = await FunctionsTestHost.StartAsync(new FunctionsTestHostOptions
                 {
                     AppDirectory = options.FunctionsApp ?? throw new ArgumentException("--host functions needs --functions-app DIR"),
                     FunctionKey = null,
                     ApplyLocalSettings = false,
                     Environment = settings.ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value),
+                    LoggerFactory = api._hostLogs,
                 });
                 api.BaseAddress = api._functions.BaseAddress;
             }
@@ -152,6 +158,8 @@ namespace UserFunctions.Bench.Soak
             {
                 await _functions.DisposeAsync();
             }
+
+            _hostLogs?.Dispose();
         }
     }
 
