@@ -78,7 +78,7 @@ public static partial class UsersApi
 
     private static async Task<IResult> InsertAsync(HttpRequest request, UsersDbContext db, TimeProvider clock, ValidUser input, IdempotencyClaim? claim)
     {
-        User user = null!;
+        User? user = null;
         var id = await VerifiedWrites.ExecuteAsync(
             db,
             async ct =>
@@ -96,16 +96,19 @@ public static partial class UsersApi
 
                 return user.Id;
             },
-            ct => db.Users
-                .Where(u => u.NormalizedUsername == user.NormalizedUsername && u.Version == user.Version)
-                .Select(u => (int?)u.Id)
-                .FirstOrDefaultAsync(ct),
+            // An attempt that failed before it made its user (its transaction could not begin) wrote nothing.
+            ct => user is null
+                ? Task.FromResult<int?>(null)
+                : db.Users
+                    .Where(u => u.NormalizedUsername == user.NormalizedUsername && u.Version == user.Version)
+                    .Select(u => (int?)u.Id)
+                    .FirstOrDefaultAsync(ct),
             inTransaction: claim is not null,
             request.HttpContext.RequestAborted);
 
         var logger = ApiProblems.Logger(request.HttpContext);
         LogCreated(logger, id);
-        ETags.Set(request.HttpContext.Response, user.Version);
+        ETags.Set(request.HttpContext.Response, user!.Version); // the attempt that succeeded made it
         return TypedResults.Created(UserPath(request, id), user.ToResponse() with { Id = id });
     }
 

@@ -102,6 +102,21 @@ public sealed class TruthfulWriteTests(PostgreSqlTestDatabase database) : IClass
         Assert.IsType<Created<UserResponse>>(result);
     }
 
+    [Fact]
+    public async Task AKeyedCreateWhoseTransactionCannotBeginIsRetriedNotA500()
+    {
+        // The attempt fails before it has made its user: the check of whether it committed must say "no", not throw.
+        var failing = new FailFirstTransactionStart();
+        await using var db = CreateContext(failing);
+        var request = Request("POST", "/api/users", "{\"username\":\"john_doe\",\"email\":\"john@example.com\"}", ("Idempotency-Key", $"\"{Guid.NewGuid()}\""));
+
+        var result = await UsersApi.CreateUser(request, db, TimeProvider.System);
+
+        Assert.Equal(1, failing.Failed);
+        var created = Assert.IsType<Created<UserResponse>>(result);
+        Assert.Equal((await SingleUserAsync()).Id, created.Value!.Id);
+    }
+
     private PostgreSqlUsersDbContext CreateContext(params IInterceptor[] interceptors)
     {
         var options = new DbContextOptionsBuilder<PostgreSqlUsersDbContext>();
@@ -200,6 +215,24 @@ public sealed class TruthfulWriteTests(PostgreSqlTestDatabase database) : IClass
             }
 
             Lost++;
+            throw BrokenConnection();
+        }
+    }
+
+    /// <summary>Once, as a transaction begins, throws as if its connection could not be opened.</summary>
+    private sealed class FailFirstTransactionStart : DbTransactionInterceptor
+    {
+        public int Failed { get; private set; }
+
+        public override ValueTask<InterceptionResult<DbTransaction>> TransactionStartingAsync(
+            DbConnection connection, TransactionStartingEventData eventData, InterceptionResult<DbTransaction> result, CancellationToken cancellationToken = default)
+        {
+            if (Failed > 0)
+            {
+                return ValueTask.FromResult(result);
+            }
+
+            Failed++;
             throw BrokenConnection();
         }
     }
