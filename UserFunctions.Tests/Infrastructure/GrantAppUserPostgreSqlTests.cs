@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.RegularExpressions;
 using Npgsql;
 using UserFunctions.Tests.Data;
 
@@ -89,6 +90,22 @@ public sealed class GrantAppUserPostgreSqlTests(PostgreSqlTestDatabase database)
         var exception = await Assert.ThrowsAsync<PostgresException>(() => ExecuteAsync(app, sql));
 
         Assert.True(exception.SqlState is PostgresErrorCodes.InsufficientPrivilege, $"{exception.SqlState}: {exception.MessageText}");
+    }
+
+    [Fact]
+    public void TheRunnerSuppliesEveryVariableTheScriptsUseAndStopsOnTheFirstError()
+    {
+        var runner = File.ReadAllText(RepositoryRoot.Combine("deploy", "grant-app-user-postgresql.sh"));
+        var variables = new[] { "create-app-role.sql", "grant-app-user.sql" }
+            .SelectMany(f => Regex.Matches(File.ReadAllText(RepositoryRoot.Combine("deploy", "postgresql", f)), @":['""]?(\w+)['""]?").Select(m => m.Groups[1].Value))
+            .Where(v => v is not ("DBNAME" or "create_app_role")) // psql's own, and the script's \gset result
+            .Distinct()
+            .Order();
+
+        Assert.Equal(["app_object_id", "app_role"], variables);
+        Assert.Contains("--set app_role=", runner, StringComparison.Ordinal);
+        Assert.Contains("--set app_object_id=", runner, StringComparison.Ordinal);
+        Assert.Equal(2, Regex.Count(runner, "--set ON_ERROR_STOP=1"));
     }
 
     private async Task<string> RunGrantScriptAsync()
