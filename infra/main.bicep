@@ -88,14 +88,13 @@ param sqlBackupStorageRedundancy string = 'Local'
 
 @description('PostgreSQL size (Burstable B*, General Purpose D*). It sizes the app too (app/capacity.bicep).')
 @allowed([
-  'Standard_B1ms'
   'Standard_B2s'
   'Standard_B2ms'
   'Standard_D2ds_v5'
   'Standard_D4ds_v5'
   'Standard_D8ds_v5'
 ])
-param postgreSqlSkuName string = 'Standard_B1ms'
+param postgreSqlSkuName string = 'Standard_B2s'
 
 @allowed([
   '16'
@@ -120,6 +119,11 @@ param maximumInstanceCount int = 100
 @minValue(1)
 @maxValue(1000)
 param httpPerInstanceConcurrency int = 16
+
+@description('The lowest maximumInstanceCount Flex Consumption accepts in the region: 40 in most; set 1 where lower values are enabled to get fewer, busier instances on a small database.')
+@minValue(1)
+@maxValue(1000)
+param flexLowestMaximumInstanceCount int = 40
 
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
@@ -176,6 +180,7 @@ module capacity 'app/capacity.bicep' = {
     postgreSqlSkuName: postgreSqlSkuName
     requestedPerInstanceConcurrency: httpPerInstanceConcurrency
     requestedMaximumInstanceCount: maximumInstanceCount
+    lowestMaximumInstanceCount: flexLowestMaximumInstanceCount
   }
 }
 

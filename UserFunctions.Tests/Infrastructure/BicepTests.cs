@@ -270,7 +270,7 @@ public partial class BicepTests
     [Fact]
     public void ThePostgreSqlConnectionStringIsPasswordlessVerifiesTheServerAndSignsInAsTheAppIdentity()
     {
-        var app = CapacityPlanTests.DeployedApp.Evaluate("PostgreSql", "Standard_B1ms");
+        var app = CapacityPlanTests.DeployedApp.Evaluate("PostgreSql", "Standard_B2s");
         var connectionString = new Npgsql.NpgsqlConnectionStringBuilder(app.Setting("ConnectionStrings__Users"));
 
         Assert.Null(connectionString.Password);
@@ -288,7 +288,7 @@ public partial class BicepTests
     {
         var settings = Compiled.AppSettings();
 
-        Assert.Equal(engine, CapacityPlanTests.DeployedApp.Evaluate(engine, engine == "AzureSql" ? "GP_S_Gen5_1" : "Standard_B1ms").Setting("Database__Provider"));
+        Assert.Equal(engine, CapacityPlanTests.DeployedApp.Evaluate(engine, engine == "AzureSql" ? "GP_S_Gen5_1" : "Standard_B2s").Setting("Database__Provider"));
         Assert.Equal("[parameters('identityClientId')]", settings["AZURE_CLIENT_ID"]);
     }
 

@@ -30,7 +30,6 @@ public class CapacityPlanTests
     // https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-limits
     private static readonly Dictionary<string, int> PostgreSqlMaxConnections = new()
     {
-        ["Standard_B1ms"] = 50,
         ["Standard_B2s"] = 429,
         ["Standard_B2ms"] = 859,
         ["Standard_D2ds_v5"] = 859,
@@ -46,16 +45,20 @@ public class CapacityPlanTests
     // And a share of the limit for bursts and reconnect storms.
     private const double MaximumShareForTheApp = 0.8;
 
-    public static TheoryData<string, string, int, int> EveryAllowedSizeWithSeveralRequests()
+    // Flex Consumption's lowest accepted maximumInstanceCount in most regions (the template's default).
+    private const int PlatformLowestMaximum = 40;
+
+    public static TheoryData<string, string, int, int, int> EveryAllowedSizeWithSeveralRequests()
     {
-        var data = new TheoryData<string, string, int, int>();
+        var data = new TheoryData<string, string, int, int, int>();
         foreach (var (engine, size) in AllowedSizes())
         {
-            // (requested HTTP concurrency per instance, requested maximum instance count): the defaults, the largest the
-            // template accepts, the smallest concurrency, and something in between.
-            foreach (var (concurrency, instances) in new[] { (16, 100), (1000, 1000), (1, 1000), (64, 40) })
+            // (requested HTTP concurrency per instance, requested maximum instance count, the platform's lowest maximum):
+            // the defaults, the largest the template accepts, the smallest concurrency, something in between, and the
+            // same where the region accepts maxima below 40.
+            foreach (var (concurrency, instances, lowest) in new[] { (16, 100, 40), (1000, 1000, 40), (1, 1000, 40), (64, 40, 40), (16, 100, 1), (1000, 1000, 1) })
             {
-                data.Add(engine, size, concurrency, instances);
+                data.Add(engine, size, concurrency, instances, lowest);
             }
         }
 
@@ -75,23 +78,24 @@ public class CapacityPlanTests
 
     [Theory]
     [MemberData(nameof(EveryAllowedSizeWithSeveralRequests))]
-    public void InstancesTimesPoolSizeStaysUnderTheDatabaseLimitWithHeadroom(string engine, string size, int concurrency, int instances)
+    public void InstancesTimesPoolSizeStaysUnderTheDatabaseLimitWithHeadroom(string engine, string size, int concurrency, int instances, int lowest)
     {
-        var app = DeployedApp.Evaluate(engine, size, concurrency, instances);
+        var app = DeployedApp.Evaluate(engine, size, concurrency, instances, lowest);
         var limit = DocumentedLimit(engine, size);
         var connections = app.MaximumInstanceCount * app.MaxPoolSize;
 
         Assert.True(connections <= limit * MaximumShareForTheApp - DeploymentAndAdminConnections,
             $"{engine} {size}: {app.MaximumInstanceCount} instances × pool {app.MaxPoolSize} = {connections} connections against a limit of {limit}.");
-        Assert.InRange(app.MaximumInstanceCount, 1, Math.Min(instances, 1000));
-        Assert.InRange(app.PerInstanceConcurrency, 1, Math.Min(concurrency, 1000));
+        // Never below what the platform accepts, never above what was asked unless the platform insists.
+        Assert.InRange(app.MaximumInstanceCount, lowest, Math.Max(lowest, instances));
+        Assert.InRange(app.PerInstanceConcurrency, 1, concurrency);
     }
 
     [Theory]
     [MemberData(nameof(EveryAllowedSizeWithSeveralRequests))]
-    public void EachInstanceHasAPoolConnectionForEveryConcurrentRequestAndNoMore(string engine, string size, int concurrency, int instances)
+    public void EachInstanceHasAPoolConnectionForEveryConcurrentRequestAndNoMore(string engine, string size, int concurrency, int instances, int lowest)
     {
-        var app = DeployedApp.Evaluate(engine, size, concurrency, instances);
+        var app = DeployedApp.Evaluate(engine, size, concurrency, instances, lowest);
 
         Assert.Equal(app.PerInstanceConcurrency, app.MaxPoolSize);
     }
@@ -124,15 +128,26 @@ public class CapacityPlanTests
         }
     }
 
-    [Fact]
-    public void TheDefaultsAreThreeInstancesOfSixteenOnAzureSqlAndOneOfSixteenOnPostgreSql()
+    [Theory]
+    // The figures README.md's "How far it scales" quotes: (size, lowest maximum the platform accepts) → instances × concurrency.
+    [InlineData("AzureSql", "GP_S_Gen5_1", PlatformLowestMaximum, 40, 1)]
+    [InlineData("AzureSql", "GP_S_Gen5_2", PlatformLowestMaximum, 40, 2)]
+    [InlineData("AzureSql", "GP_S_Gen5_4", PlatformLowestMaximum, 40, 5)]
+    [InlineData("AzureSql", "GP_S_Gen5_8", PlatformLowestMaximum, 40, 11)]
+    [InlineData("AzureSql", "GP_S_Gen5_12", PlatformLowestMaximum, 44, 16)]
+    [InlineData("AzureSql", "GP_S_Gen5_16", PlatformLowestMaximum, 59, 16)]
+    [InlineData("AzureSql", "GP_S_Gen5_1", 1, 3, 16)]
+    [InlineData("AzureSql", "GP_S_Gen5_4", 1, 14, 16)]
+    [InlineData("PostgreSql", "Standard_B2s", PlatformLowestMaximum, 40, 8)]
+    [InlineData("PostgreSql", "Standard_D2ds_v5", PlatformLowestMaximum, 41, 16)]
+    [InlineData("PostgreSql", "Standard_D4ds_v5", PlatformLowestMaximum, 84, 16)]
+    [InlineData("PostgreSql", "Standard_D8ds_v5", PlatformLowestMaximum, 100, 16)]
+    [InlineData("PostgreSql", "Standard_B2s", 1, 20, 16)]
+    public void WithDefaultRequestsTheDatabaseSizeGivesTheseInstancesAndConcurrency(string engine, string size, int lowest, long instances, long concurrency)
     {
-        // The figures README.md's "How far it scales" quotes.
-        var sql = DeployedApp.Evaluate("AzureSql", "GP_S_Gen5_1");
-        var postgres = DeployedApp.Evaluate("PostgreSql", "Standard_B1ms");
+        var app = DeployedApp.Evaluate(engine, size, lowest: lowest);
 
-        Assert.Equal((3L, 16L), (sql.MaximumInstanceCount, sql.PerInstanceConcurrency));
-        Assert.Equal((1L, 16L), (postgres.MaximumInstanceCount, postgres.PerInstanceConcurrency));
+        Assert.Equal((instances, concurrency), (app.MaximumInstanceCount, app.PerInstanceConcurrency));
     }
 
     [Fact]
@@ -142,6 +157,7 @@ public class CapacityPlanTests
 
         Assert.Equal("AzureSql", (string?)parameters["databaseEngine"]!["defaultValue"]);
         Assert.Equal("GP_S_Gen5_1", (string?)parameters["sqlDatabaseSkuName"]!["defaultValue"]);
+        Assert.Equal(PlatformLowestMaximum, (int?)parameters["flexLowestMaximumInstanceCount"]!["defaultValue"]);
     }
 
     [Fact]
@@ -172,7 +188,7 @@ public class CapacityPlanTests
             ? new SqlConnectionStringBuilder(Setting("ConnectionStrings__Users")).MaxPoolSize
             : new NpgsqlConnectionStringBuilder(Setting("ConnectionStrings__Users")).MaxPoolSize;
 
-        public static DeployedApp Evaluate(string engine, string size, int? concurrency = null, int? instances = null)
+        public static DeployedApp Evaluate(string engine, string size, int? concurrency = null, int? instances = null, int? lowest = null)
         {
             var parameters = new Dictionary<string, object?>
             {
@@ -187,6 +203,11 @@ public class CapacityPlanTests
             if (instances is { } i)
             {
                 parameters["maximumInstanceCount"] = (long)i;
+            }
+
+            if (lowest is { } l)
+            {
+                parameters["flexLowestMaximumInstanceCount"] = (long)l;
             }
 
             var main = ArmEvaluator.For(CompiledBicep.MainTemplate.Template, parameters);

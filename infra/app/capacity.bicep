@@ -5,10 +5,13 @@
 // connections from the app. Each request of the API uses one connection at a time (one pooled DbContext), so a pool as
 // large as the instance's HTTP perInstanceConcurrency never makes a request wait for a connection, and a larger one
 // would only open connections nobody uses. The plan keeps that product under the database's limit with headroom:
-//   appConnectionBudget = databaseLimit × (100 − headroomPercent) / 100 − adminConnections
-//   perInstanceConcurrency = Max Pool Size = min(requested concurrency, appConnectionBudget)
-//   maximumInstanceCount   = min(requested maximum, appConnectionBudget / Max Pool Size)   (integer division)
-// so maximumInstanceCount × Max Pool Size ≤ appConnectionBudget < databaseLimit. A request beyond an instance's
+//   appConnectionBudget    = databaseLimit × (100 − headroomPercent) / 100 − adminConnections
+//   maximumInstanceCount   = max(lowest the platform accepts,
+//                                min(requested maximum, appConnectionBudget / min(requested concurrency, appConnectionBudget)))
+//   perInstanceConcurrency = Max Pool Size = min(requested concurrency, appConnectionBudget / maximumInstanceCount)
+// (integer division), so maximumInstanceCount × Max Pool Size ≤ appConnectionBudget < databaseLimit. When the platform's
+// lowest maximum (40) is more instances than the database can give the requested concurrency, each instance gets less
+// concurrency instead: more, less busy instances, never more connections. A request beyond an instance's
 // concurrency waits at the platform's front end (or gets a new instance while the maximum allows) instead of reaching
 // the database, and a pool that is somehow exhausted fails fast into a 503 (see docs/data.md).
 //
@@ -22,8 +25,10 @@
 //   D4ds_v5 1,718, D8ds_v5 3,437), of which Azure reserves 15 for replication and monitoring. The template sets
 //   max_connections to exactly that value so the number below is the server's, not a guess.
 //   https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-limits
-// Flex Consumption: maximumInstanceCount 1–1,000, HTTP perInstanceConcurrency 1–1,000 (platform default 16 at
-// 2,048 MB). https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan
+// Flex Consumption: maximumInstanceCount (on-demand instances of one function group; all HTTP functions are one group)
+// 40–1,000 in most regions (lower values in preview in a few; the documentation has said both 1 and 40), HTTP
+// perInstanceConcurrency 1–1,000 (platform default 16 at 2,048 MB).
+// https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan, https://github.com/MicrosoftDocs/azure-docs/pull/128255
 
 @allowed([
   'AzureSql'
@@ -44,6 +49,11 @@ param requestedPerInstanceConcurrency int
 @minValue(1)
 @maxValue(1000)
 param requestedMaximumInstanceCount int
+
+@description('The lowest maximumInstanceCount Flex Consumption accepts in the region: 40, or 1 where lower values are enabled.')
+@minValue(1)
+@maxValue(1000)
+param lowestMaximumInstanceCount int = 40
 
 @description('Share of the database limit the app never uses: bursts, failovers, reconnect storms, people.')
 @minValue(10)
@@ -69,8 +79,8 @@ var sqlMaxVCores = {
 var sqlWorkersPerVCore = 75
 
 // PostgreSQL: max_connections of each SKU (the server parameter this template sets), minus Azure's 15 reserved.
+// (Standard_B1ms, 50, is left out: 35 user connections cannot serve the platform's 40 instances one each.)
 var postgreSqlMaxConnections = {
-  Standard_B1ms: 50
   Standard_B2s: 429
   Standard_B2ms: 859
   Standard_D2ds_v5: 859
@@ -84,8 +94,9 @@ var databaseLimit = isAzureSql
   ? sqlMaxVCores[sqlDatabaseSkuName] * sqlWorkersPerVCore
   : postgreSqlMaxConnections[postgreSqlSkuName] - postgreSqlAzureReservedConnections
 var appConnectionBudget = databaseLimit * (100 - headroomPercent) / 100 - adminConnections
-var poolSize = min(requestedPerInstanceConcurrency, appConnectionBudget)
-var instanceCount = min(requestedMaximumInstanceCount, appConnectionBudget / poolSize)
+var instancesAtRequestedConcurrency = appConnectionBudget / min(requestedPerInstanceConcurrency, appConnectionBudget)
+var instanceCount = max(lowestMaximumInstanceCount, min(requestedMaximumInstanceCount, instancesAtRequestedConcurrency))
+var poolSize = min(requestedPerInstanceConcurrency, appConnectionBudget / instanceCount)
 
 @description('Concurrent requests (Azure SQL workers) or user connections (PostgreSQL) the database allows.')
 output databaseLimit int = databaseLimit

@@ -26,7 +26,7 @@ param adminPrincipalType string
 ])
 param publicNetworkAccess string
 
-@description('Compute SKU, e.g. Standard_B1ms (Burstable) or Standard_D2ds_v5 (General Purpose).')
+@description('Compute SKU, e.g. Standard_B2s (Burstable) or Standard_D2ds_v5 (General Purpose).')
 param skuName string
 
 @description('max_connections, from the capacity plan (infra/app/capacity.bicep).')
@@ -111,7 +111,9 @@ resource minimumTls 'Microsoft.DBforPostgreSQL/flexibleServers/configurations@20
   ]
 }
 
-// Set explicitly, so the capacity plan's number is the server's own.
+// Set explicitly, so the capacity plan's number is the server's own. It is the SKU's documented default, so a new server
+// needs no restart for it; max_connections is static, so after a change of SKU it applies once the server restarts
+// (a compute change restarts it).
 resource connections 'Microsoft.DBforPostgreSQL/flexibleServers/configurations@2024-08-01' = {
   parent: server
   name: 'max_connections'
