@@ -14,9 +14,8 @@ namespace UserFunctions.Tests.Api;
 public abstract class TooBusyTests(ApiHost host) : ApiTestBase(host)
 {
     // Every backend counts against the limit, the test's own superuser connection (which holds the lock) too: the host
-    // gets the other three.
+    // gets the other three, for twelve requests.
     private const int ConnectionLimit = 4;
-    private const int HostConnections = ConnectionLimit - 1;
     private const int Requests = 12;
 
     public sealed class OnDevServerPostgreSql(DevServerOnConnectionLimitedPostgreSql host) : TooBusyTests(host), IClassFixture<DevServerOnConnectionLimitedPostgreSql>;
@@ -65,7 +64,6 @@ public abstract class TooBusyTests(ApiHost host) : ApiTestBase(host)
         Assert.All(statuses, s => Assert.True(s is HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable, $"Got {(int)s}; only 200 and 503 may come back."));
         Assert.Contains(HttpStatusCode.OK, statuses);
         Assert.Contains(HttpStatusCode.ServiceUnavailable, statuses);
-        Assert.True(statuses.Count(s => s == HttpStatusCode.OK) <= HostConnections, $"More requests than connections succeeded: {string.Join(", ", statuses)}");
         foreach (var busy in responses.Where(r => r.StatusCode == HttpStatusCode.ServiceUnavailable))
         {
             await AssertProblemAsync(busy, HttpStatusCode.ServiceUnavailable);
