@@ -75,8 +75,8 @@ param sqlDatabaseSkuName string = 'GP_S_Gen5_1'
 @description('Minutes of inactivity before the serverless database pauses (60 or more; -1 never pauses).')
 param sqlAutoPauseDelayMinutes int = 60
 
-@description('Minimum vCores of the serverless database.')
-param sqlMinCapacity string = '0.5'
+@description('Minimum vCores of the serverless database, e.g. \'1\'; empty: the smallest its size accepts.')
+param sqlMinCapacity string = ''
 
 @allowed([
   'Local'
@@ -132,6 +132,18 @@ var tags = {
 }
 var deploymentContainerName = 'app-package-${resourceToken}'
 var isAzureSql = databaseEngine == 'AzureSql'
+// The smallest minimum vCores each serverless size accepts (0.5, then max vCores / 8).
+var sqlSmallestMinCapacity = {
+  GP_S_Gen5_1: '0.5'
+  GP_S_Gen5_2: '0.5'
+  GP_S_Gen5_4: '0.5'
+  GP_S_Gen5_6: '0.75'
+  GP_S_Gen5_8: '1'
+  GP_S_Gen5_10: '1.25'
+  GP_S_Gen5_12: '1.5'
+  GP_S_Gen5_14: '1.75'
+  GP_S_Gen5_16: '2'
+}
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: !empty(resourceGroupName) ? resourceGroupName : '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -198,7 +210,7 @@ module db 'app/db.bicep' = if (isAzureSql) {
     publicNetworkAccess: sqlPublicNetworkAccess
     skuName: sqlDatabaseSkuName
     autoPauseDelayMinutes: sqlAutoPauseDelayMinutes
-    minCapacity: sqlMinCapacity
+    minCapacity: !empty(sqlMinCapacity) ? sqlMinCapacity : sqlSmallestMinCapacity[sqlDatabaseSkuName]
     backupStorageRedundancy: sqlBackupStorageRedundancy
   }
 }

@@ -113,6 +113,9 @@ public class CapacityPlanTests
             Assert.Equal(false, app.Main.ModuleCondition("postgresql"));
             var database = app.Main.Module("db").Resources().Single(r => (string?)r["type"] == "Microsoft.Sql/servers/databases");
             Assert.Equal(size, Map(app.Main.Module("db").Evaluate(database["sku"]))["name"]);
+            // Serverless sizes above 4 vCores refuse a minimum below max vCores / 8.
+            var maxVCores = AzureSqlMaxWorkers[size] / 75;
+            Assert.Equal(Math.Max(0.5, maxVCores / 8.0), Convert.ToDouble(Map(app.Main.Module("db").Evaluate(database["properties"]))["minCapacity"], System.Globalization.CultureInfo.InvariantCulture));
         }
         else
         {
