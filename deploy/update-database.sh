@@ -1,27 +1,40 @@
 #!/usr/bin/env bash
-# The database half of a deployment, run by the deployment principal (the SQL server's Entra admin) before the new
-# code goes live: apply pending migrations with the SQL Server bundle, then make sure the app's identity has
-# exactly db_datareader + db_datawriter. Used by `azd up` (postprovision hook) and by .github/workflows/deploy.yml.
+# The database half of a deployment, run by the deployment principal (the database server's Entra admin) before the new
+# code goes live: apply pending migrations with the provider's bundle, then make sure the app's identity has exactly
+# row rights (Azure SQL: db_datareader + db_datawriter; PostgreSQL: SELECT/INSERT/UPDATE/DELETE). Used by `azd up`
+# (postprovision hook) and by .github/workflows/deploy.yml.
 #
-#   SQL_SERVER_NAME, SQL_SERVER_FQDN, SQL_DATABASE_NAME, APP_IDENTITY_NAME, AZURE_RESOURCE_GROUP   (Bicep outputs)
-#   EFBUNDLE            an already built bundle (default: build one with deploy/build-migrations-bundle.sh)
+#   DATABASE_ENGINE     AzureSql (default) or PostgreSql                                               (Bicep output)
+#   SQL_SERVER_NAME, SQL_SERVER_FQDN, SQL_DATABASE_NAME, APP_IDENTITY_NAME, AZURE_RESOURCE_GROUP      (Bicep outputs)
+#   APP_IDENTITY_PRINCIPAL_ID, and AZURE_SQL_ADMIN_LOGIN or SQL_ADMIN_LOGIN                        (PostgreSQL only)
+#   EFBUNDLE            an already built bundle for that engine (default: build one with deploy/build-migrations-bundle.sh)
 #   SQL_OPEN_FIREWALL   true (default): when the server's public endpoint is on, add a firewall rule for this
 #                       machine's public IP for the duration of the script (needs `az`), removed on exit
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 : "${SQL_SERVER_FQDN:?}" "${SQL_DATABASE_NAME:?}" "${APP_IDENTITY_NAME:?}"
+engine="${DATABASE_ENGINE:-AzureSql}"
+case "$engine" in
+  AzureSql) bundle_provider=sqlserver ;;
+  PostgreSql) bundle_provider=postgresql ;;
+  *) echo "Unknown DATABASE_ENGINE: $engine (AzureSql or PostgreSql)" >&2; exit 2 ;;
+esac
 
 bundle="${EFBUNDLE:-}"
 if [[ -z "$bundle" ]]; then
-  bundle=artifacts/efbundle-sqlserver
-  deploy/build-migrations-bundle.sh sqlserver "$bundle"
+  bundle="artifacts/efbundle-$bundle_provider"
+  deploy/build-migrations-bundle.sh "$bundle_provider" "$bundle"
 fi
 
 rule=""
 close_firewall() {
   if [[ -n "$rule" ]]; then
-    az sql server firewall-rule delete -g "$AZURE_RESOURCE_GROUP" -s "$SQL_SERVER_NAME" -n "$rule" --output none || true
+    if [[ "$engine" == PostgreSql ]]; then
+      az postgres flexible-server firewall-rule delete -g "$AZURE_RESOURCE_GROUP" -n "$SQL_SERVER_NAME" -r "$rule" --yes --output none || true
+    else
+      az sql server firewall-rule delete -g "$AZURE_RESOURCE_GROUP" -s "$SQL_SERVER_NAME" -n "$rule" --output none || true
+    fi
   fi
 }
 trap close_firewall EXIT
@@ -31,16 +44,32 @@ if [[ "${SQL_OPEN_FIREWALL:-true}" == "true" ]]; then
   ip="$(curl -fsS --max-time 10 https://api.ipify.org)"
   if [[ "$ip" =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
     rule="deploy-$(date -u +%Y%m%d%H%M%S)-$$"
-    echo "Opening the SQL firewall for this machine ($ip) until the script ends"
+    echo "Opening the database firewall for this machine ($ip) until the script ends"
     # One address, never a range.
-    az sql server firewall-rule create -g "$AZURE_RESOURCE_GROUP" -s "$SQL_SERVER_NAME" -n "$rule" \
-      --start-ip-address "$ip" --end-ip-address "$ip" --output none
+    if [[ "$engine" == PostgreSql ]]; then
+      az postgres flexible-server firewall-rule create -g "$AZURE_RESOURCE_GROUP" -n "$SQL_SERVER_NAME" -r "$rule" \
+        --start-ip-address "$ip" --end-ip-address "$ip" --output none
+    else
+      az sql server firewall-rule create -g "$AZURE_RESOURCE_GROUP" -s "$SQL_SERVER_NAME" -n "$rule" \
+        --start-ip-address "$ip" --end-ip-address "$ip" --output none
+    fi
   else
     echo "Could not determine this machine's public IP; relying on existing firewall rules" >&2
   fi
 fi
 
-connection="Server=tcp:$SQL_SERVER_FQDN,1433;Database=$SQL_DATABASE_NAME;Encrypt=True;Authentication=Active Directory Default"
+if [[ "$engine" == PostgreSql ]]; then
+  admin="${AZURE_SQL_ADMIN_LOGIN:-${SQL_ADMIN_LOGIN:?name of the Entra admin: AZURE_SQL_ADMIN_LOGIN or SQL_ADMIN_LOGIN}}"
+  # Entra only: the password is an access token, read by Npgsql (the bundle) and psql (the grant) from PGPASSWORD, so
+  # it never appears on a command line. Tokens last an hour or more: enough for both steps.
+  if [[ -z "${PGPASSWORD:-}" ]]; then
+    PGPASSWORD="$(az account get-access-token --resource-type oss-rdbms --query accessToken -o tsv)"
+    export PGPASSWORD
+  fi
+  connection="Host=$SQL_SERVER_FQDN;Database=$SQL_DATABASE_NAME;Username=$admin;SSL Mode=VerifyFull"
+else
+  connection="Server=tcp:$SQL_SERVER_FQDN,1433;Database=$SQL_DATABASE_NAME;Encrypt=True;Authentication=Active Directory Default"
+fi
 
 # A fresh rule can take a moment to apply, and a paused serverless database takes up to a minute to resume.
 for attempt in 1 2 3 4 5; do
@@ -55,4 +84,9 @@ for attempt in 1 2 3 4 5; do
   sleep 20
 done
 
-deploy/grant-app-user.sh "$SQL_SERVER_FQDN" "$SQL_DATABASE_NAME" "$APP_IDENTITY_NAME"
+if [[ "$engine" == PostgreSql ]]; then
+  deploy/grant-app-user-postgresql.sh "$SQL_SERVER_FQDN" "$SQL_DATABASE_NAME" "$APP_IDENTITY_NAME" \
+    "${APP_IDENTITY_PRINCIPAL_ID:?}" "$admin"
+else
+  deploy/grant-app-user.sh "$SQL_SERVER_FQDN" "$SQL_DATABASE_NAME" "$APP_IDENTITY_NAME"
+fi

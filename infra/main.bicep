@@ -1,4 +1,5 @@
-// Users API on Azure: Flex Consumption Functions app + Azure SQL (serverless) + Application Insights, passwordless.
+// Users API on Azure: Flex Consumption Functions app + Azure SQL (serverless) or Azure Database for PostgreSQL
+// Flexible Server + Application Insights, passwordless. The app's scale-out is sized to the database (app/capacity.bicep).
 // Subscription scope, as azd expects: this template creates the resource group and deploys everything into it.
 //   azd provision                    (parameters from main.parameters.json and the azd environment)
 //   az deployment sub create -l <region> -f infra/main.bicep -p environmentName=<env> location=<region> ...
@@ -28,11 +29,19 @@ param appServicePlanName string = ''
 param functionAppName string = ''
 param sqlServerName string = ''
 param sqlDatabaseName string = 'users'
+param postgreSqlServerName string = ''
 
-@description('Object id of the SQL Entra admin: the principal that deploys (runs the migration bundle and the grant script). Never the app.')
+@description('The database: Azure SQL Database (serverless) or Azure Database for PostgreSQL Flexible Server.')
+@allowed([
+  'AzureSql'
+  'PostgreSql'
+])
+param databaseEngine string = 'AzureSql'
+
+@description('Object id of the database\'s Entra admin (Azure SQL or PostgreSQL): the principal that deploys (runs the migration bundle and the grant script). Never the app.')
 param sqlAdminObjectId string
 
-@description('Name of the SQL Entra admin: a user principal name, group name or application (service principal) name.')
+@description('Name of the database\'s Entra admin: a user principal name, group name or application (service principal) name.')
 param sqlAdminLogin string
 
 @allowed([
@@ -42,24 +51,32 @@ param sqlAdminLogin string
 ])
 param sqlAdminPrincipalType string = 'User'
 
-@description('Public endpoint of the SQL server. When enabled, only the "Allow Azure services" rule (0.0.0.0) is created.')
+@description('Public endpoint of the database server. When enabled, only the "Allow Azure services" rule (0.0.0.0) is created.')
 @allowed([
   'Enabled'
   'Disabled'
 ])
 param sqlPublicNetworkAccess string = 'Enabled'
 
-@description('Database SKU; GP_S_* is General Purpose serverless.')
-param sqlDatabaseSku object = {
-  name: 'GP_S_Gen5_1'
-  tier: 'GeneralPurpose'
-}
+@description('Azure SQL size: General Purpose serverless, GP_S_Gen5_<max vCores>. It sizes the app too (app/capacity.bicep).')
+@allowed([
+  'GP_S_Gen5_1'
+  'GP_S_Gen5_2'
+  'GP_S_Gen5_4'
+  'GP_S_Gen5_6'
+  'GP_S_Gen5_8'
+  'GP_S_Gen5_10'
+  'GP_S_Gen5_12'
+  'GP_S_Gen5_14'
+  'GP_S_Gen5_16'
+])
+param sqlDatabaseSkuName string = 'GP_S_Gen5_1'
 
 @description('Minutes of inactivity before the serverless database pauses (60 or more; -1 never pauses).')
 param sqlAutoPauseDelayMinutes int = 60
 
-@description('Minimum vCores of the serverless database.')
-param sqlMinCapacity string = '0.5'
+@description('Minimum vCores of the serverless database, e.g. \'1\'; empty: the smallest its size accepts.')
+param sqlMinCapacity string = ''
 
 @allowed([
   'Local'
@@ -69,6 +86,22 @@ param sqlMinCapacity string = '0.5'
 ])
 param sqlBackupStorageRedundancy string = 'Local'
 
+@description('PostgreSQL size (Burstable B*, General Purpose D*). It sizes the app too (app/capacity.bicep).')
+@allowed([
+  'Standard_B2s'
+  'Standard_B2ms'
+  'Standard_D2ds_v5'
+  'Standard_D4ds_v5'
+  'Standard_D8ds_v5'
+])
+param postgreSqlSkuName string = 'Standard_B2s'
+
+@allowed([
+  '16'
+  '17'
+])
+param postgreSqlVersion string = '16'
+
 @description('Memory of each Flex Consumption instance, in MB.')
 @allowed([
   512
@@ -77,10 +110,20 @@ param sqlBackupStorageRedundancy string = 'Local'
 ])
 param instanceMemoryMB int = 2048
 
-@description('Upper bound of Flex Consumption scale-out.')
+@description('Upper bound of Flex Consumption scale-out; the capacity plan lowers it to what the database can serve.')
 @minValue(1)
 @maxValue(1000)
 param maximumInstanceCount int = 100
+
+@description('Concurrent HTTP requests per instance (the platform default at 2,048 MB is 16); also each instance\'s Max Pool Size. The capacity plan lowers it if the database is smaller.')
+@minValue(1)
+@maxValue(1000)
+param httpPerInstanceConcurrency int = 16
+
+@description('The lowest maximumInstanceCount Flex Consumption accepts in the region: 40 in most; set 1 where lower values are enabled to get fewer, busier instances on a small database.')
+@minValue(1)
+@maxValue(1000)
+param flexLowestMaximumInstanceCount int = 40
 
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
@@ -88,6 +131,19 @@ var tags = {
   'azd-env-name': environmentName
 }
 var deploymentContainerName = 'app-package-${resourceToken}'
+var isAzureSql = databaseEngine == 'AzureSql'
+// The smallest minimum vCores each serverless size accepts (0.5, then max vCores / 8).
+var sqlSmallestMinCapacity = {
+  GP_S_Gen5_1: '0.5'
+  GP_S_Gen5_2: '0.5'
+  GP_S_Gen5_4: '0.5'
+  GP_S_Gen5_6: '0.75'
+  GP_S_Gen5_8: '1'
+  GP_S_Gen5_10: '1.25'
+  GP_S_Gen5_12: '1.5'
+  GP_S_Gen5_14: '1.75'
+  GP_S_Gen5_16: '2'
+}
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: !empty(resourceGroupName) ? resourceGroupName : '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -127,7 +183,20 @@ module identity 'app/identity.bicep' = {
   }
 }
 
-module db 'app/db.bicep' = {
+module capacity 'app/capacity.bicep' = {
+  name: 'capacity'
+  scope: rg
+  params: {
+    databaseEngine: databaseEngine
+    sqlDatabaseSkuName: sqlDatabaseSkuName
+    postgreSqlSkuName: postgreSqlSkuName
+    requestedPerInstanceConcurrency: httpPerInstanceConcurrency
+    requestedMaximumInstanceCount: maximumInstanceCount
+    lowestMaximumInstanceCount: flexLowestMaximumInstanceCount
+  }
+}
+
+module db 'app/db.bicep' = if (isAzureSql) {
   name: 'db'
   scope: rg
   params: {
@@ -139,12 +208,34 @@ module db 'app/db.bicep' = {
     adminLogin: sqlAdminLogin
     adminPrincipalType: sqlAdminPrincipalType
     publicNetworkAccess: sqlPublicNetworkAccess
-    databaseSku: sqlDatabaseSku
+    skuName: sqlDatabaseSkuName
     autoPauseDelayMinutes: sqlAutoPauseDelayMinutes
-    minCapacity: sqlMinCapacity
+    minCapacity: !empty(sqlMinCapacity) ? sqlMinCapacity : sqlSmallestMinCapacity[sqlDatabaseSkuName]
     backupStorageRedundancy: sqlBackupStorageRedundancy
   }
 }
+
+module postgreSql 'app/postgresql.bicep' = if (!isAzureSql) {
+  name: 'postgresql'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    serverName: !empty(postgreSqlServerName) ? postgreSqlServerName : '${abbrs.dBforPostgreSQLServers}${resourceToken}'
+    databaseName: sqlDatabaseName
+    adminObjectId: sqlAdminObjectId
+    adminLogin: sqlAdminLogin
+    adminPrincipalType: sqlAdminPrincipalType
+    publicNetworkAccess: sqlPublicNetworkAccess
+    skuName: postgreSqlSkuName
+    version: postgreSqlVersion
+    maxConnections: capacity.outputs.postgreSqlMaxConnections
+  }
+}
+
+var databaseServerName = isAzureSql ? db!.outputs.sqlServerName : postgreSql!.outputs.serverName
+var databaseServerFqdn = isAzureSql ? db!.outputs.sqlServerFqdn : postgreSql!.outputs.serverFqdn
+var databaseName = isAzureSql ? db!.outputs.databaseName : postgreSql!.outputs.databaseName
 
 module rbac 'app/rbac.bicep' = {
   name: 'rbac'
@@ -170,10 +261,14 @@ module api 'app/api.bicep' = {
     storageBlobEndpoint: storage.outputs.blobEndpoint
     deploymentContainerName: deploymentContainerName
     applicationInsightsConnectionString: monitoring.outputs.connectionString
-    sqlServerFqdn: db.outputs.sqlServerFqdn
-    databaseName: db.outputs.databaseName
+    databaseEngine: databaseEngine
+    databaseServerFqdn: databaseServerFqdn
+    databaseName: databaseName
+    identityName: identity.outputs.identityName
     instanceMemoryMB: instanceMemoryMB
-    maximumInstanceCount: maximumInstanceCount
+    maximumInstanceCount: capacity.outputs.maximumInstanceCount
+    perInstanceConcurrency: capacity.outputs.perInstanceConcurrency
+    maxPoolSize: capacity.outputs.maxPoolSize
   }
   // The host must be able to reach its storage on first start.
   dependsOn: [
@@ -187,10 +282,17 @@ output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
 output FUNCTION_APP_NAME string = api.outputs.functionAppName
 output API_BASE_URL string = 'https://${api.outputs.defaultHostName}/api'
-output SQL_SERVER_NAME string = db.outputs.sqlServerName
-output SQL_SERVER_FQDN string = db.outputs.sqlServerFqdn
-output SQL_DATABASE_NAME string = db.outputs.databaseName
-output SQL_SERVER_PRINCIPAL_ID string = db.outputs.sqlServerPrincipalId
+output DATABASE_ENGINE string = databaseEngine
+// SQL_* name the database server whichever the engine (azd environments and the pipeline already read these names).
+output SQL_SERVER_NAME string = databaseServerName
+output SQL_SERVER_FQDN string = databaseServerFqdn
+output SQL_DATABASE_NAME string = databaseName
+output SQL_SERVER_PRINCIPAL_ID string = isAzureSql ? db!.outputs.sqlServerPrincipalId : ''
+// The capacity plan's result, for the README's arithmetic and for whoever sizes the next step.
+output DATABASE_CONNECTION_LIMIT int = capacity.outputs.databaseLimit
+output APP_MAXIMUM_INSTANCE_COUNT int = capacity.outputs.maximumInstanceCount
+output APP_PER_INSTANCE_CONCURRENCY int = capacity.outputs.perInstanceConcurrency
+output APP_MAX_POOL_SIZE int = capacity.outputs.maxPoolSize
 output APP_IDENTITY_NAME string = identity.outputs.identityName
 output APP_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output APP_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId

@@ -52,7 +52,20 @@ public static class DatabaseErrors
         4060,   // cannot open database
         18456,  // login failed (for example, the identity has no user yet)
         40613,  // database not currently available
+        // Azure SQL resource governance beyond EF's list (which has 10928, 10929, 10936, 40501, 49918-49920): the
+        // database refuses or ends work because a limit of its size is reached. The app's capacity plan
+        // (infra/app/capacity.bicep) keeps it clear of the worker limit; the rest is a 503 with Retry-After, never a 500.
+        40544,  // database reached its size quota
+        40549,  // session ended: long-running transaction
+        40550,  // session ended: too many locks
+        40551,  // session ended: too much tempdb
+        40552,  // session ended: too much transaction log
+        40553,  // session ended: too much memory
     ];
+
+    // SqlClient's text for "every pooled connection stayed in use for Connect Timeout" (ADP.PooledOpenTimeout). It has no
+    // error number or exception type of its own: an InvalidOperationException thrown by SqlClient, known by this text.
+    private const string SqlClientPoolTimeoutText = "obtaining a connection from the pool";
 
     // PostgreSQL SQLSTATEs: https://www.postgresql.org/docs/current/errcodes-appendix.html
     private const string PostgreSqlUniqueViolation = "23505";
@@ -85,6 +98,8 @@ public static class DatabaseErrors
                     return new(npgsql.IsTransient ? DatabaseFailureKind.Transient : DatabaseFailureKind.Other);
                 case RetryLimitExceededException or TimeoutException or AuthenticationFailedException:
                     return new(DatabaseFailureKind.Transient);
+                case InvalidOperationException when IsSqlClientPoolTimeout(current):
+                    return new(DatabaseFailureKind.Transient);
             }
         }
 
@@ -113,6 +128,10 @@ public static class DatabaseErrors
         _ when isTransient || PostgreSqlUnavailableStates.Contains(sqlState) => new(DatabaseFailureKind.Transient),
         _ => new(DatabaseFailureKind.Other),
     };
+
+    private static bool IsSqlClientPoolTimeout(Exception exception) =>
+        exception.Message.Contains(SqlClientPoolTimeoutText, StringComparison.Ordinal)
+        && (exception.Source is null || exception.Source.StartsWith("Microsoft.Data.SqlClient", StringComparison.Ordinal));
 
 #pragma warning disable EF1001 // EF's own list of transient SQL Server errors: the one its retry strategy uses.
     private static bool IsTransientSqlServerError(SqlException exception) =>

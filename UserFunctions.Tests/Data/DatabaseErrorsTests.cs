@@ -32,6 +32,18 @@ public class DatabaseErrorsTests
     [InlineData(1205)]  // deadlock victim
     [InlineData(-2)]    // timeout
     [InlineData(4060)]  // cannot open database
+    // Resource limits of Azure SQL ("too busy"): https://learn.microsoft.com/azure/azure-sql/database/troubleshoot-common-errors-issues
+    [InlineData(10928)] // resource limit reached: workers (requests)
+    [InlineData(10929)] // minimum resources guaranteed, not available now
+    [InlineData(10936)] // request limit reached
+    [InlineData(40544)] // database reached its size quota
+    [InlineData(40549)] // session terminated: long-running transaction
+    [InlineData(40550)] // session terminated: too many locks
+    [InlineData(40551)] // session terminated: too much tempdb
+    [InlineData(40552)] // session terminated: too much transaction log
+    [InlineData(40553)] // session terminated: too much memory
+    [InlineData(49919)] // cannot process create or update request: too many operations
+    [InlineData(49920)] // cannot process request: too many operations
     public void SqlServerTransientAndUnreachableErrorsAreTransient(int number) =>
         Assert.Equal(DatabaseFailureKind.Transient, DatabaseErrors.Classify(SqlExceptionWith(number, "failure")).Kind);
 
@@ -56,7 +68,11 @@ public class DatabaseErrorsTests
     [InlineData("57P03")] // cannot connect now (starting up)
     [InlineData("40001")] // serialization failure
     [InlineData("40P01")] // deadlock detected
-    [InlineData("53300")] // too many connections
+    [InlineData("53300")] // too many connections (server, database or role connection limit)
+    [InlineData("53000")] // insufficient resources
+    [InlineData("53100")] // disk full
+    [InlineData("53200")] // out of memory
+    [InlineData("53400")] // configuration limit exceeded
     [InlineData("28P01")] // password (access token) rejected
     [InlineData("3D000")] // database does not exist
     public void PostgreSqlConnectionShutdownSerializationAndDeadlockErrorsAreTransient(string sqlState) =>
@@ -102,6 +118,31 @@ public class DatabaseErrorsTests
     [Fact]
     public void UnrelatedExceptionsAreOther() =>
         Assert.Equal(DatabaseFailureKind.Other, DatabaseErrors.Classify(new InvalidOperationException("bug")).Kind);
+
+    [Fact]
+    public void SqlClientsPoolWaitTimeoutIsTransient()
+    {
+        // The exception SqlClient throws when every pooled connection is in use for Connect Timeout, made by its own factory.
+        var factory = typeof(SqlConnection).Assembly.GetTypes()
+            .Select(t => t.GetMethod("PooledOpenTimeout", BindingFlags.NonPublic | BindingFlags.Public | BindingFlags.Static, Type.EmptyTypes))
+            .Single(m => m is not null)!;
+        var exception = Assert.IsType<InvalidOperationException>(factory.Invoke(null, null));
+
+        Assert.Equal(DatabaseFailureKind.Transient, DatabaseErrors.Classify(exception).Kind);
+    }
+
+    [Fact]
+    public void OtherInvalidOperationsMentioningTimeoutsOrPoolsAreOther()
+    {
+        Assert.Equal(DatabaseFailureKind.Other, DatabaseErrors.Classify(new InvalidOperationException("Timeout expired while reading the pool table.")).Kind);
+        Assert.Equal(DatabaseFailureKind.Other, DatabaseErrors.Classify(new InvalidOperationException("The connection was not closed. The connection's current state is open.")).Kind);
+        // SqlClient's words, but thrown by other code.
+        var thrownHere = Assert.Throws<InvalidOperationException>(ThrowPoolTimeoutLookalike);
+        Assert.Equal(DatabaseFailureKind.Other, DatabaseErrors.Classify(thrownHere).Kind);
+    }
+
+    private static void ThrowPoolTimeoutLookalike() =>
+        throw new InvalidOperationException("Timeout expired prior to obtaining a connection from the pool.");
 
     private static PostgresException PostgresError(string sqlState, string? constraint = null, string message = "failure") =>
         new(message, "ERROR", "ERROR", sqlState, constraintName: constraint);

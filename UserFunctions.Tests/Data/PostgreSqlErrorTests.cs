@@ -79,6 +79,25 @@ public sealed class PostgreSqlErrorTests(PostgreSqlTestDatabase database) : ICla
         Assert.Equal(DatabaseFailureKind.Transient, DatabaseErrors.Classify(exception).Kind);
     }
 
+    [Fact]
+    public async Task WaitingTooLongForAPooledConnectionIsTransient()
+    {
+        // Every pooled connection in use for the whole Timeout: what an instance at its Max Pool Size sees.
+        var connectionString = new NpgsqlConnectionStringBuilder(database.ConnectionString)
+        {
+            MaxPoolSize = 1,
+            Timeout = 1,
+            ApplicationName = $"pool-{Guid.NewGuid():N}",
+        }.ConnectionString;
+        await using var held = new NpgsqlConnection(connectionString);
+        await held.OpenAsync();
+
+        await using var waiting = new NpgsqlConnection(connectionString);
+        var exception = await Assert.ThrowsAnyAsync<NpgsqlException>(() => waiting.OpenAsync());
+
+        Assert.Equal(DatabaseFailureKind.Transient, DatabaseErrors.Classify(exception).Kind);
+    }
+
     private static async Task Execute(NpgsqlConnection connection, string sql, NpgsqlTransaction? transaction = null)
     {
         await using var command = new NpgsqlCommand(sql, connection, transaction);

@@ -147,6 +147,78 @@ public partial class BicepTests
     }
 
     [Fact]
+    public void ThePostgreSqlServerAcceptsOnlyEntraAuthentication()
+    {
+        var server = CompiledBicep.Properties(Compiled.Single("Microsoft.DBforPostgreSQL/flexibleServers"));
+
+        Assert.Equal("Enabled", (string?)server["authConfig"]?["activeDirectoryAuth"]);
+        Assert.Equal("Disabled", (string?)server["authConfig"]?["passwordAuth"]);
+        Assert.Null(server["administratorLogin"]);
+        Assert.Null(server["administratorLoginPassword"]);
+    }
+
+    [Fact]
+    public void ThePostgreSqlServerRequiresTls12()
+    {
+        var settings = Compiled.OfType("Microsoft.DBforPostgreSQL/flexibleServers/configurations")
+            .ToDictionary(c => ((string)c["name"]!).Split('\'')[^2], c => (string?)CompiledBicep.Properties(c)["value"]);
+
+        Assert.Equal("on", settings["require_secure_transport"]);
+        Assert.Equal("TLSv1.2", settings["ssl_min_protocol_version"]);
+    }
+
+    [Fact]
+    public void ThePostgreSqlAdminComesFromDeploymentParametersAndIsNeverTheAppIdentity()
+    {
+        var admin = Compiled.Single("Microsoft.DBforPostgreSQL/flexibleServers/administrators");
+        var module = Compiled.OfType("Microsoft.Resources/deployments").Single(d => (string?)d["name"] == "postgresql");
+        var adminObjectId = (string?)module["properties"]!["parameters"]!["adminObjectId"]!["value"] ?? "";
+
+        Assert.Contains("parameters('adminObjectId')", (string?)admin["name"], StringComparison.Ordinal);
+        Assert.Contains("parameters('sqlAdminObjectId')", adminObjectId, StringComparison.Ordinal);
+        Assert.DoesNotContain("principalId", adminObjectId, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void NoPostgreSqlFirewallRuleIsWiderThanTheAllowAzureServicesRule()
+    {
+        var rules = Compiled.OfType("Microsoft.DBforPostgreSQL/flexibleServers/firewallRules").ToList();
+
+        Assert.NotEmpty(rules);
+        foreach (var rule in rules)
+        {
+            var properties = CompiledBicep.Properties(rule);
+            var range = $"{properties["startIpAddress"]} - {properties["endIpAddress"]}";
+
+            Assert.True(range == "0.0.0.0 - 0.0.0.0", $"Firewall rule {rule["name"]} opens {range}; only 0.0.0.0 - 0.0.0.0 (Azure services) is allowed.");
+            Assert.Contains("publicNetworkAccess", (string?)rule["condition"] ?? "", StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("AzureSql", "db")]
+    [InlineData("PostgreSql", "postgresql")]
+    public void OnlyTheChosenDatabaseIsDeployed(string engine, string module)
+    {
+        var main = ArmEvaluator.For(Compiled.Template, new Dictionary<string, object?> { ["databaseEngine"] = engine });
+        var other = module == "db" ? "postgresql" : "db";
+
+        Assert.Equal(true, main.ModuleCondition(module));
+        Assert.Equal(false, main.ModuleCondition(other));
+    }
+
+    [Fact]
+    public void NoOutputLooksLikeASecret()
+    {
+        foreach (var (name, output) in Compiled.Template["outputs"]!.AsObject())
+        {
+            Assert.False(SecretWords().IsMatch(name), $"Output {name} looks like a secret.");
+            Assert.NotEqual("securestring", (string?)output!["type"], StringComparer.OrdinalIgnoreCase);
+            Assert.DoesNotContain("listKeys", output["value"]?.ToJsonString() ?? "", StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    [Fact]
     public void NoAppSettingNameOrValueLooksLikeASecret()
     {
         var settings = Compiled.AppSettings();
@@ -184,9 +256,9 @@ public partial class BicepTests
     }
 
     [Fact]
-    public void TheSqlConnectionStringIsPasswordlessSoTheAppAddsItsOwnToken()
+    public void TheAzureSqlConnectionStringIsPasswordlessSoTheAppAddsItsOwnToken()
     {
-        var connectionString = Compiled.AppSettings()["ConnectionStrings__Users"];
+        var connectionString = CapacityPlanTests.DeployedApp.Evaluate("AzureSql", "GP_S_Gen5_1").Setting("ConnectionStrings__Users");
 
         Assert.Contains("Encrypt=True", connectionString, StringComparison.Ordinal);
         Assert.DoesNotContain("Password", connectionString, StringComparison.OrdinalIgnoreCase);
@@ -196,11 +268,27 @@ public partial class BicepTests
     }
 
     [Fact]
-    public void TheAppUsesSqlServerAndItsUserAssignedIdentity()
+    public void ThePostgreSqlConnectionStringIsPasswordlessVerifiesTheServerAndSignsInAsTheAppIdentity()
+    {
+        var app = CapacityPlanTests.DeployedApp.Evaluate("PostgreSql", "Standard_B2s");
+        var connectionString = new Npgsql.NpgsqlConnectionStringBuilder(app.Setting("ConnectionStrings__Users"));
+
+        Assert.Null(connectionString.Password);
+        Assert.Null(connectionString.Passfile);
+        Assert.Equal(Npgsql.SslMode.VerifyFull, connectionString.SslMode);
+        // The grant step names the app's role after its identity (id-api-<token>, the token being Azure's to know).
+        Assert.Equal(app.Main.Module("identity").Output("identityName"), connectionString.Username);
+        Assert.StartsWith("id-api-", connectionString.Username, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("AzureSql")]
+    [InlineData("PostgreSql")]
+    public void TheAppUsesTheChosenProviderAndItsUserAssignedIdentity(string engine)
     {
         var settings = Compiled.AppSettings();
 
-        Assert.Equal("SqlServer", settings["Database__Provider"]);
+        Assert.Equal(engine, CapacityPlanTests.DeployedApp.Evaluate(engine, engine == "AzureSql" ? "GP_S_Gen5_1" : "Standard_B2s").Setting("Database__Provider"));
         Assert.Equal("[parameters('identityClientId')]", settings["AZURE_CLIENT_ID"]);
     }
 
@@ -253,7 +341,8 @@ public partial class BicepTests
         foreach (var name in new[]
         {
             "AZURE_LOCATION", "AZURE_RESOURCE_GROUP", "FUNCTION_APP_NAME", "API_BASE_URL", "SQL_SERVER_NAME",
-            "SQL_SERVER_FQDN", "SQL_DATABASE_NAME", "APP_IDENTITY_NAME", "APP_IDENTITY_CLIENT_ID",
+            "SQL_SERVER_FQDN", "SQL_DATABASE_NAME", "APP_IDENTITY_NAME", "APP_IDENTITY_CLIENT_ID", "APP_IDENTITY_PRINCIPAL_ID",
+            "DATABASE_ENGINE",
         })
         {
             Assert.True(outputs.ContainsKey(name), $"Missing output {name}.");

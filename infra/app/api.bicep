@@ -1,5 +1,6 @@
 // The Functions app on a Flex Consumption (FC1) plan, .NET 10 isolated worker, user-assigned identity only.
-// Every connection is identity-based: storage, Application Insights and Azure SQL carry no key or password.
+// Every connection is identity-based: storage, Application Insights and the database carry no key or password.
+// Scale-out, per-instance concurrency and the connection pool come from the capacity plan (capacity.bicep).
 
 param location string
 param tags object
@@ -11,8 +12,25 @@ param storageAccountName string
 param storageBlobEndpoint string
 param deploymentContainerName string
 param applicationInsightsConnectionString string
-param sqlServerFqdn string
+
+@allowed([
+  'AzureSql'
+  'PostgreSql'
+])
+param databaseEngine string
+param databaseServerFqdn string
 param databaseName string
+
+@description('Name of the app\'s identity: its PostgreSQL role has this name.')
+param identityName string
+
+@description('Max Pool Size of the connection string: at most one connection per concurrent request.')
+@minValue(1)
+param maxPoolSize int
+
+@minValue(1)
+@maxValue(1000)
+param perInstanceConcurrency int
 
 @allowed([
   512
@@ -24,6 +42,10 @@ param instanceMemoryMB int
 @minValue(1)
 @maxValue(1000)
 param maximumInstanceCount int
+
+var connectionString = databaseEngine == 'AzureSql'
+  ? 'Server=tcp:${databaseServerFqdn},1433;Database=${databaseName};Encrypt=True;Max Pool Size=${maxPoolSize};'
+  : 'Host=${databaseServerFqdn};Database=${databaseName};Username=${identityName};SSL Mode=VerifyFull;Maximum Pool Size=${maxPoolSize};'
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
@@ -67,6 +89,11 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       scaleAndConcurrency: {
         instanceMemoryMB: instanceMemoryMB
         maximumInstanceCount: maximumInstanceCount
+        triggers: {
+          http: {
+            perInstanceConcurrency: perInstanceConcurrency
+          }
+        }
       }
       runtime: {
         name: 'dotnet-isolated'
@@ -106,12 +133,12 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         }
         {
           name: 'Database__Provider'
-          value: 'SqlServer'
+          value: databaseEngine
         }
         {
-          // Passwordless: no password and no Authentication keyword; the app adds an Entra access token itself.
+          // Passwordless: no password (and for Azure SQL no Authentication keyword); the app adds an Entra access token itself.
           name: 'ConnectionStrings__Users'
-          value: 'Server=tcp:${sqlServerFqdn},1433;Database=${databaseName};Encrypt=True;'
+          value: connectionString
         }
       ]
     }

@@ -26,7 +26,8 @@ param adminPrincipalType string
 ])
 param publicNetworkAccess string
 
-param databaseSku object
+@description('Serverless service objective, GP_S_Gen5_<max vCores>; infra/app/capacity.bicep sizes the app from it.')
+param skuName string
 
 @description('Minutes of inactivity before a serverless database pauses; -1 never pauses.')
 param autoPauseDelayMinutes int
@@ -81,7 +82,10 @@ resource database 'Microsoft.Sql/servers/databases@2023-08-01' = {
   name: databaseName
   location: location
   tags: tags
-  sku: databaseSku
+  sku: {
+    name: skuName
+    tier: 'GeneralPurpose'
+  }
   properties: {
     collation: 'SQL_Latin1_General_CP1_CI_AS'
     autoPauseDelay: autoPauseDelayMinutes
