@@ -182,23 +182,28 @@ dotnet "$tool_dll" seed "$work/seed.db" "$users" >&2
 dotnet "$tool_dll" pages api "$users" "$page_size" >"$work/pages-api.txt"
 dotnet "$tool_dll" pages baseline "$users" "$page_size" >"$work/pages-baseline.txt"
 
-# A private PostgreSQL cluster (as the tests start one): loopback only, trust authentication (nobody else can reach it),
-# default durability except synchronous_commit = off, so that writes measure CPU rather than this VM's shared disk.
+# A private PostgreSQL cluster (as the tests start one): loopback only, password authentication (a connection string
+# without a password would make the API sign in with an Entra token), default durability except synchronous_commit = off,
+# so that writes measure CPU rather than this VM's shared disk.
 pg_port=
-pg_conn() { echo "Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=$1"; }
+pg_password=bench-$RANDOM$RANDOM
+pg_conn() { echo "Host=127.0.0.1;Port=$pg_port;Username=postgres;Password=$pg_password;Database=$1"; }
 if has_suite postgresql; then
   step "start a private PostgreSQL cluster ($("$pg_bin/postgres" --version)) and seed it"
   pg_dir=$(mktemp -d /tmp/userfunctions-bench-pg.XXXXXX)
   pg_data="$pg_dir/data"
   chown postgres: "$pg_dir" 2>/dev/null || true
   as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-  as_pg "$pg_bin/initdb" -D "$pg_data" -U postgres --auth=trust --encoding=UTF8 --locale=C >"$work/pg-initdb.log" 2>&1 \
-    || { cat "$work/pg-initdb.log" >&2; die "initdb failed"; }
+  echo "$pg_password" >"$pg_dir/password"
+  chown postgres: "$pg_dir/password" 2>/dev/null || true
+  as_pg "$pg_bin/initdb" -D "$pg_data" -U postgres --auth=scram-sha-256 --pwfile="$pg_dir/password" --encoding=UTF8 --locale=C \
+    >"$work/pg-initdb.log" 2>&1 || { cat "$work/pg-initdb.log" >&2; die "initdb failed"; }
+  rm -f "$pg_dir/password"
   pg_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = '%s'\nsynchronous_commit = off\nmax_connections = 200\n" \
     "$pg_port" "$pg_dir" >>"$pg_data/postgresql.conf"
   as_pg "$pg_bin/pg_ctl" start -D "$pg_data" -l "$pg_dir/server.log" -w -t 60 >/dev/null || { cat "$pg_dir/server.log" >&2; die "PostgreSQL did not start"; }
-  psql_admin() { as_pg "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q -c "$1"; }
+  psql_admin() { as_pg env PGPASSWORD="$pg_password" "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q -c "$1"; }
   psql_admin "CREATE DATABASE users_seed"
   dotnet "$tool_dll" seed-postgresql "$(pg_conn users_seed)" "$users" >&2
   # Each server gets its own database, an exact copy of the seeded one.
