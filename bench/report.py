@@ -48,6 +48,8 @@ def aggregate(rounds):
         "server_cpu_s": round(cpu, 2),
         "server_cpu_ms_per_request": round(1000 * cpu / max(requests, 1), 4),
         "database_cpu_ms_per_request": round(1000 * db_cpu / max(requests, 1), 4),
+        "server_cpu_ms_per_request_parts": [round(1000 * sum(r["server_cpu_parts_s"][i] for r in rounds) / max(requests, 1), 4)
+                                            for i in range(len(rounds[0].get("server_cpu_parts_s", [])))],
         "wrk_cpu_s": round(sum(r["wrk_cpu_s"] for r in rounds), 2),
         "foreign_cpu_pct": round(statistics.mean(r["foreign_cpu_pct"] for r in rounds), 1),
         "rss_mb_after": round(rounds[-1]["rss_kb"] / 1024, 1),
@@ -174,6 +176,9 @@ def print_tables(result):
                   f"{ea['server_cpu_ms_per_request']:.3f} / {eb['server_cpu_ms_per_request']:.3f} ({e['cpu_ratio']:.2f})"
                   + (f" | {ea['database_cpu_ms_per_request']:.3f} / {eb['database_cpu_ms_per_request']:.3f}" if db else "")
                   + f" | {e.get('target', '')} | {verdict} |")
+        if suite == "functions":
+            print("\nFunctions CPU ms per request, test host + worker: " + ", ".join(
+                f"{s} " + " + ".join(f"{x:.3f}" for x in e["a"]["server_cpu_ms_per_request_parts"]) for s, e in out["scenarios"].items()))
         cs = out.get("cold_start")
         mem = out["memory"]
         if suite == "functions" and cs:

@@ -289,7 +289,15 @@ ticks_of() { # <pid>...: user + system CPU ticks of these processes (0 for one t
 # user + nice + system: irq, softirq (loopback networking) and steal belong to no process, so they are left out.
 busy_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4; exit}' /proc/stat; }
 status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
-postgres_pids() { [[ -z "$pg_data" ]] && return 0; local main; main=$(head -n 1 "$pg_data/postmaster.pid"); echo "$main"; children_of "$main"; }
+# All CPU PostgreSQL has used so far: the postmaster's own and its reaped children's (cutime + cstime), plus its live
+# backends'. A backend that exits between two samples moves from the second term to the first, so differences hold.
+postgres_ticks() {
+  [[ -n "$pg_data" && -f "$pg_data/postmaster.pid" ]] || { echo 0; return; }
+  local main live
+  main=$(head -n 1 "$pg_data/postmaster.pid")
+  mapfile -t live < <(children_of "$main")
+  echo $(( $(awk '{print $14 + $15 + $16 + $17}' "/proc/$main/stat") + $(ticks_of "${live[@]+"${live[@]}"}") ))
+}
 
 # The machine may be shared: before each scenario, wait (at most 10 s) until the other processes use under 20% of it,
 # and during each measured window count the CPU that neither the servers, the database nor wrk used ("foreign").
@@ -315,30 +323,34 @@ wrk_args() { # <port> <scenario> <seconds> <tag> <pages file>; sets the array wr
 # memory is reported (the worker, for the Functions app).
 measure() { # <suite> <slot> <scenario> <round>: one measured wrk window, appended to load.jsonl
   local suite=$1 slot=$2 scenario=$3 round=$4 port pages before after others_before others_after busy_before busy_after db_before db_after
-  local line foreign out rss_pid
-  local -a own all db
+  local line foreign out rss_pid pid parts=
+  local -a own all parts_before=()
   if [[ $slot == a ]]; then port=$port_a pages=$pages_a own=($cpu_a) rss_pid=$rss_a; else port=$port_b pages=$pages_b own=($cpu_b) rss_pid=$rss_b; fi
   all=($cpu_a $cpu_b)
-  mapfile -t db < <(postgres_pids)
   out="$work/$suite-$slot-$scenario-$round"
+  for pid in "${own[@]}"; do parts_before+=("$(ticks_of "$pid")"); done
   before=$(ticks_of "${own[@]}")
   others_before=$(ticks_of "${all[@]}")
-  db_before=$(ticks_of "${db[@]+"${db[@]}"}")
+  db_before=$(postgres_ticks)
   busy_before=$(busy_ticks)
   wrk_args "$port" "$scenario" "$round_seconds" "m$round$RANDOM$RANDOM" "$pages"
   /usr/bin/time -f '%U %S' -o "$out.time" "${wrk_cmd[@]}" >"$out.txt"
   busy_after=$(busy_ticks)
-  db_after=$(ticks_of "${db[@]+"${db[@]}"}")
+  db_after=$(postgres_ticks)
   others_after=$(ticks_of "${all[@]}")
   after=$(ticks_of "${own[@]}")
+  # Per process of the slot (the Functions app: the test host, then the worker).
+  for i in "${!own[@]}"; do
+    parts+="${parts:+,}$(awk -v t=$(( $(ticks_of "${own[$i]}") - parts_before[i] )) -v h="$clk_tck" 'BEGIN {printf "%.2f", t / h}')"
+  done
   line=$(sed -n 's/^BENCH_JSON //p' "$out.txt")
   [[ -n "$line" ]] || { cat "$out.txt" >&2; die "wrk printed no result for $suite $scenario on $slot"; }
   kill -0 "$rss_pid" 2>/dev/null || die "$suite/$slot died during $scenario; see $work"
   foreign=$(awk -v busy=$((busy_after - busy_before)) -v servers=$((others_after - others_before + db_after - db_before)) -v h="$clk_tck" \
     -v wrk="$(tail -n 1 "$out.time")" -v d="$round_seconds" -v n="$cores" \
     'BEGIN {split(wrk, w, " "); f = (busy - servers) / h - w[1] - w[2]; if (f < 0) f = 0; printf "%.1f", 100 * f / (d * n)}')
-  printf '{"suite":"%s","target":"%s","scenario":"%s","round":%s,"server_cpu_s":%s,"database_cpu_s":%s,"wrk_cpu_s":%s,"foreign_cpu_pct":%s,"rss_kb":%s,"hwm_kb":%s,"wrk":%s}\n' \
-    "$suite" "$slot" "$scenario" "$round" "$(awk -v t=$((after - before)) -v h="$clk_tck" 'BEGIN {printf "%.2f", t / h}')" \
+  printf '{"suite":"%s","target":"%s","scenario":"%s","round":%s,"server_cpu_s":%s,"server_cpu_parts_s":[%s],"database_cpu_s":%s,"wrk_cpu_s":%s,"foreign_cpu_pct":%s,"rss_kb":%s,"hwm_kb":%s,"wrk":%s}\n' \
+    "$suite" "$slot" "$scenario" "$round" "$(awk -v t=$((after - before)) -v h="$clk_tck" 'BEGIN {printf "%.2f", t / h}')" "$parts" \
     "$(awk -v t=$((db_after - db_before)) -v h="$clk_tck" 'BEGIN {printf "%.2f", t / h}')" \
     "$(awk '{printf "%.2f", $1 + $2}' <(tail -n 1 "$out.time"))" "$foreign" \
     "$(status_kb "$rss_pid" VmRSS)" "$(status_kb "$rss_pid" VmHWM)" "$line" >>"$work/load.jsonl"
