@@ -29,9 +29,10 @@ internal static class ColdStart
         var command = args[3];
         var arguments = args[4..];
 
+        // A first request that takes long (EF's start-up on a busy machine) must be waited for, not cancelled and sent again.
         using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero, UseProxy = false })
         {
-            Timeout = TimeSpan.FromSeconds(5),
+            Timeout = StartTimeout,
         };
 
         // Warm up the poller (JIT, sockets) and make sure nothing else answers on the port.
@@ -144,7 +145,7 @@ internal static class ColdStart
             using var response = await http.GetAsync(url);
             return (int)response.StatusCode;
         }
-        catch (HttpRequestException)
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
         {
             return null;
         }
