@@ -1,5 +1,6 @@
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -11,15 +12,25 @@ var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
 builder.UseMiddleware<HttpInvocationMiddleware>();
 
-builder.Services
-    .AddApplicationInsightsTelemetryWorkerService()
-    .ConfigureFunctionsApplicationInsights();
+// Only where the telemetry has somewhere to go (Azure sets APPLICATIONINSIGHTS_CONNECTION_STRING): without one the SDK
+// would only cost start-up time and memory.
+if (!string.IsNullOrWhiteSpace(builder.Configuration["APPLICATIONINSIGHTS_CONNECTION_STRING"]))
+{
+    builder.Services
+        .AddApplicationInsightsTelemetryWorkerService()
+        .ConfigureFunctionsApplicationInsights();
+}
 
-// The worker sends every log to the host over gRPC; the framework's per-request information logs (routing, each SQL
-// command) would cost more than the request itself. The API logs its own outcomes.
-builder.Logging
-    .AddFilter("Microsoft.AspNetCore", LogLevel.Warning)
-    .AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
+// The worker sends every log to the host as a gRPC message, and the per-request information logs (routing, each SQL
+// command, the API's "Created user 7") would cost more than the request; the host records each invocation itself.
+// Warnings and errors still travel. Logging__RequestLogs=true brings the information logs back.
+if (!builder.Configuration.GetValue("Logging:RequestLogs", defaultValue: false))
+{
+    builder.Logging
+        .AddFilter("Microsoft.AspNetCore", LogLevel.Warning)
+        .AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning)
+        .AddFilter("UserFunctions.Api", LogLevel.Warning);
+}
 
 builder.Services.AddUsersApi(builder.Configuration);
 

@@ -20,7 +20,7 @@ order=(default logging-information tiered-pgo-off tiered-compilation-off ready-t
   no-migration-check api-ready-to-run-publish default2)
 [[ $# -gt 0 ]] && order=("$@")
 
-short=(--duration 8 --rounds 2 --warmup 3 --coldstart-runs 5)
+short=(--suites sqlite --duration 8 --rounds 2 --warmup 3 --coldstart-runs 5)
 first=1
 for name in "${order[@]}"; do
   knob=${knobs[${name%2}]-}
@@ -44,11 +44,12 @@ for name in names:
         lines.append(f"| {name} | failed | | | | | | | |")
         continue
     r = json.load(open(f"{results}/exp-{name}.json"))
-    sc, cs = r["scenarios"], r["cold_start"]
+    suite = r["suites"]["sqlite"]
+    sc, cs = suite["scenarios"], suite["cold_start"]
     lines.append(f"| {name} | " + " | ".join(f"{sc[s]['ratio']:.2f}" if s in sc else "" for s in ("get", "list", "post", "put"))
-                 + f" | {sc['get']['api']['server_cpu_ms_per_request']:.3f} / {sc['list']['api']['server_cpu_ms_per_request']:.3f}"
-                 + f" | {cs['api']['median_ms']:.0f} / {cs['baseline']['median_ms']:.0f} ({cs['api']['median_ms'] / cs['baseline']['median_ms']:.2f})"
-                 + f" | {r['memory']['api_peak_rss_mb']:.0f} | {', '.join(n.split(' ')[0] for n in r['noisy'])} |")
+                 + f" | {sc['get']['a']['server_cpu_ms_per_request']:.3f} / {sc['list']['a']['server_cpu_ms_per_request']:.3f}"
+                 + f" | {cs['a']['median_ms']:.0f} / {cs['b']['median_ms']:.0f} ({cs['a']['median_ms'] / cs['b']['median_ms']:.2f})"
+                 + f" | {suite['memory']['a']['peak_rss_mb']:.0f} | {', '.join(n.split(' ')[0] for n in r['noisy'])} |")
 open(f"{results}/experiments.md", "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY

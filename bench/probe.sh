@@ -3,15 +3,16 @@
 # Core's handler, as a plain endpoint over Core's pooled context with a compiled query, with a LINQ query, and over raw
 # Microsoft.Data.Sqlite. Each is driven by wrk in alternating rounds; the table gives requests/s and server CPU per
 # request (the robust number on a shared machine). See docs/performance.md.
-#   bash bench/probe.sh [--seconds 4] [--rounds 3] [--no-build]
+#   bash bench/probe.sh [--seconds 4] [--rounds 3] [--only name,name] [--no-build]
 set -euo pipefail
 bench_dir=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$bench_dir/.." && pwd)
-seconds=4 rounds=3 build=1 port=${BENCH_PROBE_PORT:-5182}
+seconds=4 rounds=3 build=1 only= port=${BENCH_PROBE_PORT:-5182}
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --seconds) seconds=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     *) echo "probe: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -44,6 +45,7 @@ echo "/probe/ef-list-compiled" >"$work/list-compiled.txt"
 variants=(
   "core-get get /api/users/"
   "ef-compiled-get get /probe/ef-compiled/"
+  "ef-compiled-closing-get get /probe/ef-compiled-closing/"
   "ef-linq-get get /probe/ef-linq/"
   "ef-connection-raw-get get /probe/ef-connection-raw/"
   "ado-with-context-get get /probe/ado-with-context/"
@@ -53,6 +55,12 @@ variants=(
   "core-put put /api/users/"
   "execute-update-put put /probe/put-execute-update/"
 )
+if [[ -n $only ]]; then
+  kept=()
+  for v in "${variants[@]}"; do [[ ",$only," == *",${v%% *},"* ]] && kept+=("$v"); done
+  (( ${#kept[@]} > 0 )) || { echo "probe: --only matched no variant" >&2; exit 2; }
+  variants=("${kept[@]}")
+fi
 run() { # <name> <script> <arg> <seconds>
   if [[ $2 == get ]]; then
     BENCH_GET_PREFIX=$3 wrk -t 2 -c 32 -d "${4}s" -s "$bench_dir/wrk/get.lua" "http://127.0.0.1:$port" -- "p$RANDOM" 10000

@@ -76,12 +76,22 @@ public sealed class FunctionsHostTests(FunctionsOnSqlite host) : IClassFixture<F
     }
 
     [Fact]
-    public async Task TheWorkerLogsReachTheHostsLogger()
+    public async Task ByDefaultTheWorkerSendsTheHostItsStartUpLogsButNoInformationLogPerRequest()
     {
-        using var created = await host.CreateAsync("logged_user", "logged@example.com");
+        var before = host.Functions!.CompletedInvocations.Count;
+
+        using var created = await host.CreateAsync("quiet_user", "quiet@example.com");
+        using var read = await host.Client.GetAsync(created.Headers.Location);
 
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        await Poll.ForAsync(() => host.HostLog.FirstOrDefault(line => line.Contains("[UserFunctions.Api] Created user", StringComparison.Ordinal)));
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        // Logs and the InvocationResponse share one ordered stream, so once the host has both responses it has every log of
+        // both invocations.
+        await Poll.ForAsync(() => host.Functions.CompletedInvocations.Skip(before).Count() >= 2 ? "" : null);
+        Assert.Contains(host.HostLog, line => line.Contains("[Microsoft.Hosting.Lifetime]", StringComparison.Ordinal));
+        Assert.DoesNotContain(host.HostLog, line => line.StartsWith("Information: [UserFunctions.Api]", StringComparison.Ordinal)
+            || line.StartsWith("Information: [Microsoft.AspNetCore", StringComparison.Ordinal)
+            || line.StartsWith("Information: [Microsoft.EntityFrameworkCore", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -143,6 +153,23 @@ public sealed class FunctionsStartupTests
         await Poll.ForAsync(() => log.FirstOrDefault(line => line.Contains("The worker exited with code", StringComparison.Ordinal)));
         using var response = await client.GetAsync("/api/health");
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task TheRequestLogsSettingSendsThePerRequestInformationLogsToTheHost()
+    {
+        await using var database = new SqliteApiDatabase(pooling: false);
+        var log = new ConcurrentQueue<string>();
+        using var loggerFactory = ApiHost.LoggerInto(log);
+        var settings = new Dictionary<string, string?>(await database.CreateAsync()) { ["Logging:RequestLogs"] = "true" };
+        await using var host = await ApiHost.StartFunctionsAsync(settings, functionKey: null, loggerFactory);
+        using var client = new HttpClient { BaseAddress = host.BaseAddress };
+
+        using var created = await client.PostAsync("/api/users", ApiHost.Json("""{"username":"logged_user","email":"logged@example.com"}"""));
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        await Poll.ForAsync(() => log.FirstOrDefault(line => line.Contains("[UserFunctions.Api] Created user", StringComparison.Ordinal)));
+        await Poll.ForAsync(() => log.FirstOrDefault(line => line.Contains("[Microsoft.EntityFrameworkCore.Database.Command]", StringComparison.Ordinal)));
     }
 
     [Fact]

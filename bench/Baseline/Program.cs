@@ -1,14 +1,19 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Text.Json.Serialization;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 // The baseline the benchmark compares the API with: the same routes and JSON shapes, served by a minimal Kestrel app
-// over raw Microsoft.Data.Sqlite. One pooled connection and one command per request; no EF Core, no validation, no
-// problem bodies beyond a bare status code. It is a yardstick, not a second implementation of the API. Its connections get
-// the same SQLite settings as the API's (busy_timeout, synchronous = NORMAL), so writes compare like with like.
+// over raw ADO.NET: Microsoft.Data.Sqlite, or Npgsql when Database__Provider=PostgreSql (an NpgsqlDataSource, as the
+// API uses, on the same connection string). One pooled connection and one command per request; no EF Core, no
+// validation, no problem bodies beyond a bare status code. It is a yardstick, not a second implementation of the API. Its
+// SQLite connections get the same settings as the API's (busy_timeout, synchronous = NORMAL), so writes compare like with like.
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, BaselineJsonContext.Default));
 var connectionString = builder.Configuration.GetConnectionString("Users") ?? "Data Source=users.db";
+var postgres = string.Equals(builder.Configuration["Database:Provider"], "PostgreSql", StringComparison.OrdinalIgnoreCase);
+await using var dataSource = postgres ? NpgsqlDataSource.Create(connectionString) : null;
 
 var app = builder.Build();
 var api = app.MapGroup("/api");
@@ -22,10 +27,10 @@ api.MapGet("/users/{id}", async (string id, HttpContext context) =>
         return Results.NotFound();
     }
 
-    await using var connection = await OpenAsync(connectionString, context.RequestAborted);
+    await using var connection = await OpenAsync(context.RequestAborted);
     await using var command = connection.CreateCommand();
-    command.CommandText = "SELECT Id, Username, Email, CreatedAt, UpdatedAt, Version FROM Users WHERE Id = $id";
-    command.Parameters.AddWithValue("$id", userId);
+    command.CommandText = """ SELECT "Id", "Username", "Email", "CreatedAt", "UpdatedAt", "Version" FROM "Users" WHERE "Id" = @id """;
+    Add(command, "id", userId);
     await using var reader = await command.ExecuteReaderAsync(context.RequestAborted);
     if (!await reader.ReadAsync(context.RequestAborted))
     {
@@ -33,7 +38,7 @@ api.MapGet("/users/{id}", async (string id, HttpContext context) =>
     }
 
     var user = ReadUser(reader);
-    context.Response.Headers.ETag = ETag(Guid.Parse(reader.GetString(5)));
+    context.Response.Headers.ETag = ETag(postgres ? reader.GetGuid(5) : Guid.Parse(reader.GetString(5)));
     return TypedResults.Ok(user);
 });
 
@@ -42,11 +47,11 @@ api.MapGet("/users", async (HttpContext context) =>
     var limit = int.TryParse(context.Request.Query["limit"], NumberStyles.None, CultureInfo.InvariantCulture, out var l) ? l : 20;
     var after = int.TryParse(context.Request.Query["after"], NumberStyles.None, CultureInfo.InvariantCulture, out var a) ? a : 0;
 
-    await using var connection = await OpenAsync(connectionString, context.RequestAborted);
+    await using var connection = await OpenAsync(context.RequestAborted);
     await using var command = connection.CreateCommand();
-    command.CommandText = "SELECT Id, Username, Email, CreatedAt, UpdatedAt FROM Users WHERE Id > $after ORDER BY Id LIMIT $take";
-    command.Parameters.AddWithValue("$after", after);
-    command.Parameters.AddWithValue("$take", limit + 1);
+    command.CommandText = """ SELECT "Id", "Username", "Email", "CreatedAt", "UpdatedAt" FROM "Users" WHERE "Id" > @after ORDER BY "Id" LIMIT @take """;
+    Add(command, "after", after);
+    Add(command, "take", limit + 1);
     var items = new List<UserDto>(limit + 1);
     await using (var reader = await command.ExecuteReaderAsync(context.RequestAborted))
     {
@@ -70,19 +75,19 @@ api.MapPost("/users", async (UserRequest body, HttpContext context) =>
 {
     var now = DateTime.UtcNow;
     var version = Guid.NewGuid();
-    await using var connection = await OpenAsync(connectionString, context.RequestAborted);
+    await using var connection = await OpenAsync(context.RequestAborted);
     await using var command = connection.CreateCommand();
     command.CommandText = """
-        INSERT INTO Users (Username, Email, NormalizedUsername, NormalizedEmail, CreatedAt, UpdatedAt, Version)
-        VALUES ($username, $email, $normalizedUsername, $normalizedEmail, $now, $now, $version)
-        RETURNING Id
+        INSERT INTO "Users" ("Username", "Email", "NormalizedUsername", "NormalizedEmail", "CreatedAt", "UpdatedAt", "Version")
+        VALUES (@username, @email, @normalizedUsername, @normalizedEmail, @now, @now, @version)
+        RETURNING "Id"
         """;
-    command.Parameters.AddWithValue("$username", body.Username);
-    command.Parameters.AddWithValue("$email", body.Email);
-    command.Parameters.AddWithValue("$normalizedUsername", body.Username.ToUpperInvariant());
-    command.Parameters.AddWithValue("$normalizedEmail", body.Email.ToUpperInvariant());
-    command.Parameters.AddWithValue("$now", now);
-    command.Parameters.AddWithValue("$version", VersionText(version));
+    Add(command, "username", body.Username);
+    Add(command, "email", body.Email);
+    Add(command, "normalizedUsername", body.Username.ToUpperInvariant());
+    Add(command, "normalizedEmail", body.Email.ToUpperInvariant());
+    Add(command, "now", now);
+    Add(command, "version", postgres ? version : VersionText(version));
     var id = Convert.ToInt32(await command.ExecuteScalarAsync(context.RequestAborted), CultureInfo.InvariantCulture);
 
     context.Response.Headers.ETag = ETag(version);
@@ -98,37 +103,44 @@ api.MapPut("/users/{id}", async (string id, UserRequest body, HttpContext contex
 
     var now = DateTime.UtcNow;
     var version = Guid.NewGuid();
-    await using var connection = await OpenAsync(connectionString, context.RequestAborted);
+    await using var connection = await OpenAsync(context.RequestAborted);
     await using var command = connection.CreateCommand();
     command.CommandText = """
-        UPDATE Users SET Username = $username, Email = $email, NormalizedUsername = $normalizedUsername,
-            NormalizedEmail = $normalizedEmail, UpdatedAt = $now, Version = $version
-        WHERE Id = $id
-        RETURNING CreatedAt
+        UPDATE "Users" SET "Username" = @username, "Email" = @email, "NormalizedUsername" = @normalizedUsername,
+            "NormalizedEmail" = @normalizedEmail, "UpdatedAt" = @now, "Version" = @version
+        WHERE "Id" = @id
+        RETURNING "CreatedAt"
         """;
-    command.Parameters.AddWithValue("$id", userId);
-    command.Parameters.AddWithValue("$username", body.Username);
-    command.Parameters.AddWithValue("$email", body.Email);
-    command.Parameters.AddWithValue("$normalizedUsername", body.Username.ToUpperInvariant());
-    command.Parameters.AddWithValue("$normalizedEmail", body.Email.ToUpperInvariant());
-    command.Parameters.AddWithValue("$now", now);
-    command.Parameters.AddWithValue("$version", VersionText(version));
-    var createdAt = await command.ExecuteScalarAsync(context.RequestAborted);
-    if (createdAt is not string text)
+    Add(command, "id", userId);
+    Add(command, "username", body.Username);
+    Add(command, "email", body.Email);
+    Add(command, "normalizedUsername", body.Username.ToUpperInvariant());
+    Add(command, "normalizedEmail", body.Email.ToUpperInvariant());
+    Add(command, "now", now);
+    Add(command, "version", postgres ? version : VersionText(version));
+    DateTime createdAt;
+    switch (await command.ExecuteScalarAsync(context.RequestAborted))
     {
-        return Results.NotFound();
+        case string text: createdAt = ParseUtc(text); break;
+        case DateTime value: createdAt = value; break;
+        default: return Results.NotFound();
     }
 
     context.Response.Headers.ETag = ETag(version);
-    return TypedResults.Ok(new UserDto(userId, body.Username, body.Email, ParseUtc(text), now));
+    return TypedResults.Ok(new UserDto(userId, body.Username, body.Email, createdAt, now));
 });
 
 await app.RunAsync();
 
 // The same per-connection settings as the API's SQLite connections (Core's SqliteConnectionTuning), applied once per
 // native connection, so that both servers write with the same durability and lock waiting.
-static async Task<SqliteConnection> OpenAsync(string connectionString, CancellationToken cancellationToken)
+async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
 {
+    if (dataSource is not null)
+    {
+        return await dataSource.OpenConnectionAsync(cancellationToken);
+    }
+
     var connection = new SqliteConnection(connectionString);
     await connection.OpenAsync(cancellationToken);
     if (!Tuned.Connections.TryGetValue(connection.Handle!, out _))
@@ -142,7 +154,15 @@ static async Task<SqliteConnection> OpenAsync(string connectionString, Cancellat
     return connection;
 }
 
-static UserDto ReadUser(SqliteDataReader reader) => new(
+static void Add(DbCommand command, string name, object value)
+{
+    var parameter = command.CreateParameter();
+    parameter.ParameterName = name;
+    parameter.Value = value;
+    command.Parameters.Add(parameter);
+}
+
+static UserDto ReadUser(DbDataReader reader) => new(
     reader.GetInt32(0),
     reader.GetString(1),
     reader.GetString(2),

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using UserFunctions.Core;
 using UserFunctions.Core.Data;
@@ -20,6 +21,8 @@ namespace UserFunctions.Bench.Tool;
 /// <item><c>/probe/ado/{id}</c>: raw Microsoft.Data.Sqlite, like bench/Baseline.</item>
 /// <item><c>/probe/ado-with-context/{id}</c>: the same, in a handler that also leases Core's pooled context.</item>
 /// <item><c>/probe/ef-compiled/{id}</c>: Core's pooled context and a compiled query of the same shape as Core's, nothing else.</item>
+/// <item><c>/probe/ef-compiled-closing/{id}</c>: the same on a pooled context with EF's defaults (no Core interceptor), which
+/// closes its connection after every query.</item>
 /// <item><c>/probe/ef-linq/{id}</c>: the same query, not compiled.</item>
 /// <item><c>/probe/ef-connection-raw/{id}</c>: Core's pooled context and EF's connection, but a plain command and reader.</item>
 /// <item><c>/probe/ef-list-compiled</c>: Core's list query (first page, 21 rows), compiled.</item>
@@ -68,6 +71,17 @@ internal static class Probe
 
         var app = builder.Build();
         app.MapUsersApi();
+
+        var closingFactory = new PooledDbContextFactory<SqliteUsersDbContext>(new DbContextOptionsBuilder<SqliteUsersDbContext>()
+            .UseSqlite(connectionString).UseModel(UserFunctions.Core.Data.CompiledModels.Sqlite.SqliteUsersDbContextModel.Instance).Options);
+        app.MapGet("/probe/ef-compiled-closing/{id}", async (string id, HttpContext context) =>
+        {
+            await using var db = await closingFactory.CreateDbContextAsync(context.RequestAborted);
+            return int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var userId)
+                && await FindById(db, userId, context.RequestAborted) is { } found
+                    ? Found(context, found)
+                    : Results.NotFound();
+        });
 
         app.MapGet("/probe/ado/{id}", (string id, HttpContext context) => AdoAsync(connectionString, id, context));
 

@@ -3,6 +3,7 @@ using UserFunctions.Bench.Tool;
 
 return args switch
 {
+    ["seed-postgresql", var connectionString, var count] => Seeder.RunPostgreSql(connectionString, int.Parse(count, CultureInfo.InvariantCulture)),
     ["seed", var path, var count] => Seeder.Run(path, int.Parse(count, CultureInfo.InvariantCulture)),
     ["coldstart", .. var rest] => await ColdStart.RunAsync(rest),
     ["probe", .. var rest] => await Probe.RunAsync(rest),
@@ -16,6 +17,8 @@ static int Usage()
         usage:
           seed <database file> <user count>
               creates the file with the API's own SQLite migrations and inserts <user count> users (one transaction)
+          seed-postgresql <connection string> <user count>
+              the same in an existing, empty PostgreSQL database
           pages api|baseline <user count> <page size>
               prints one request path per page of the seeded users (the API's signed cursors, or the baseline's after=)
           probe <port> <database file>

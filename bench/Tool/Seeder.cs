@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Npgsql;
 using UserFunctions.Core.Data;
 using UserFunctions.Core.Users;
 
@@ -9,7 +10,8 @@ namespace UserFunctions.Bench.Tool;
 
 /// <summary>
 /// Creates the benchmark database: the schema from the API's own migrations, then users 1..N inserted through EF Core
-/// (so GUID and DateTime columns have exactly EF's SQLite text formats) in one transaction.
+/// (so GUID and DateTime columns have exactly EF's formats) in one transaction. SQLite: a file; PostgreSQL: an existing,
+/// empty database named by a connection string.
 /// </summary>
 internal static class Seeder
 {
@@ -27,9 +29,46 @@ internal static class Seeder
         var options = new DbContextOptionsBuilder<SqliteUsersDbContext>().UseSqlite(connectionString).Options;
         using (var db = new SqliteUsersDbContext(options))
         {
-            db.Database.Migrate();
-            db.ChangeTracker.AutoDetectChangesEnabled = false;
-            using var transaction = db.Database.BeginTransaction();
+            if (!Fill(db, count))
+            {
+                return 1;
+            }
+
+            // Both servers run in WAL mode (the API sets it at start-up; the baseline inherits it from the file).
+            db.Database.ExecuteSqlRaw("PRAGMA journal_mode = 'wal';");
+            db.Database.ExecuteSqlRaw("PRAGMA wal_checkpoint(TRUNCATE);");
+        }
+
+        SqliteConnection.ClearAllPools();
+        Console.WriteLine($"seed: {count} users in {path} ({stopwatch.ElapsedMilliseconds} ms)");
+        return 0;
+    }
+
+    public static int RunPostgreSql(string connectionString, int count)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        var options = new DbContextOptionsBuilder<PostgreSqlUsersDbContext>().UseNpgsql(connectionString).Options;
+        using (var db = new PostgreSqlUsersDbContext(options))
+        {
+            if (!Fill(db, count))
+            {
+                return 1;
+            }
+
+            db.Database.ExecuteSqlRaw("VACUUM ANALYZE;");
+        }
+
+        NpgsqlConnection.ClearAllPools();
+        Console.WriteLine($"seed: {count} users in PostgreSQL database {new NpgsqlConnectionStringBuilder(connectionString).Database} ({stopwatch.ElapsedMilliseconds} ms)");
+        return 0;
+    }
+
+    private static bool Fill(UsersDbContext db, int count)
+    {
+        db.Database.Migrate();
+        db.ChangeTracker.AutoDetectChangesEnabled = false;
+        using (var transaction = db.Database.BeginTransaction())
+        {
             var createdAt = new DateTime(2026, 11, 1, 0, 0, 0, DateTimeKind.Utc);
             for (var first = 1; first <= count; first += BatchSize)
             {
@@ -44,21 +83,16 @@ internal static class Seeder
             }
 
             transaction.Commit();
-
-            // Both servers run in WAL mode (the API sets it at start-up; the baseline inherits it from the file).
-            db.Database.ExecuteSqlRaw("PRAGMA journal_mode = 'wal';");
-            db.Database.ExecuteSqlRaw("PRAGMA wal_checkpoint(TRUNCATE);");
-            var users = db.Users.Count();
-            var maxId = db.Users.Max(u => u.Id);
-            if (users != count || maxId != count)
-            {
-                Console.Error.WriteLine($"seed: expected ids 1..{count}, found {users} users up to id {maxId}");
-                return 1;
-            }
         }
 
-        SqliteConnection.ClearAllPools();
-        Console.WriteLine($"seed: {count} users in {path} ({stopwatch.ElapsedMilliseconds} ms)");
-        return 0;
+        var users = db.Users.Count();
+        var maxId = db.Users.Max(u => u.Id);
+        if (users != count || maxId != count)
+        {
+            Console.Error.WriteLine($"seed: expected ids 1..{count}, found {users} users up to id {maxId}");
+            return false;
+        }
+
+        return true;
     }
 }

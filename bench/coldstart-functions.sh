@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Cold starts of the Functions app through UserFunctions.TestHost under different settings, next to the empty app, the
+# variants alternating run by run. Each figure is worker launch -> first 200 (the host's own start left out), median of N.
+# Needs the publishes bench/run.sh makes (bash bench/run.sh --suites functions, or a full run).
+#   bash bench/coldstart-functions.sh [runs]     (default 5)
+set -euo pipefail
+bench_dir=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$bench_dir/.." && pwd)
+runs=${1:-5}
+[[ "$runs" =~ ^[0-9]+$ ]] && (( runs >= 1 && runs <= 21 )) || { echo "runs: 1..21" >&2; exit 2; }
+port=${BENCH_COLDSTART_PORT:-5183}
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port is in use" >&2; exit 1; fi
+
+tool_dll="$bench_dir/Tool/bin/Release/net10.0/UserFunctions.Bench.Tool.dll"
+testhost_dll="$repo/UserFunctions.TestHost/bin/Release/net10.0/UserFunctions.TestHost.dll"
+published="$bench_dir/results/publish-functions"
+empty="$bench_dir/results/publish-empty-functions"
+plain="$repo/UserFunctions/bin/Release/net10.0"
+for f in "$tool_dll" "$testhost_dll" "$published/UserFunctions.dll" "$empty/UserFunctions.Bench.EmptyFunctions.dll"; do
+  [[ -f $f ]] || { echo "$f is missing: run bash bench/run.sh --suites functions first" >&2; exit 1; }
+done
+work="$bench_dir/results/coldstart-functions"
+mkdir -p "$work"
+dotnet "$tool_dll" seed "$work/cold.db" 10000 >&2
+
+# A connection string whose endpoint refuses connections: the SDK starts as in Azure and sends nothing anywhere.
+insights="InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:9/"
+# name | app folder | path of the first request | extra environment (space-separated NAME=VALUE)
+variants=(
+  "empty-app|$empty|/api/hello|"
+  "default|$published|/api/users/1|"
+  "first-request-openapi|$published|/api/openapi.json|"
+  "no-migration-check|$published|/api/users/1|Database__MigrateOnStartup=false"
+  "no-migration-check-openapi|$published|/api/openapi.json|Database__MigrateOnStartup=false"
+  "app-insights-on|$published|/api/users/1|APPLICATIONINSIGHTS_CONNECTION_STRING=$insights"
+  "tiered-pgo-off|$published|/api/users/1|DOTNET_TieredPGO=0"
+  "not-ready-to-run|$plain|/api/users/1|"
+)
+[[ -f "$plain/UserFunctions.dll" ]] || variants=("${variants[@]:0:7}")
+
+: >"$work/runs.txt"
+for ((i = 1; i <= runs; i++)); do
+  for v in "${variants[@]}"; do
+    IFS='|' read -r name dir path extra <<<"$v"
+    # shellcheck disable=SC2086 # extra is a list of NAME=VALUE words
+    ms=$(env "ConnectionStrings__Users=Data Source=$work/cold.db" $extra \
+      dotnet "$tool_dll" coldstart 1 "http://127.0.0.1:$port$path" "$dir" dotnet "$testhost_dll" --app "$dir" --urls "http://127.0.0.1:$port" --no-auth \
+      2>>"$work/coldstart.log" | tail -n 1 | python3 -c 'import json, sys; print(json.load(sys.stdin)["child_median_ms"])')
+    echo "$name $ms" >>"$work/runs.txt"
+  done
+done
+python3 - "$work/runs.txt" <<'PY'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    name, ms = line.split()
+    runs.setdefault(name, []).append(float(ms))
+base = statistics.median(runs["empty-app"])
+print("| variant | worker launch -> first 200, median ms | vs empty app | runs |")
+print("|---|---:|---:|---|")
+for name, values in runs.items():
+    m = statistics.median(values)
+    print(f"| {name} | {m:.0f} | {m / base:.2f} | {', '.join(f'{v:.0f}' for v in values)} |")
+PY
