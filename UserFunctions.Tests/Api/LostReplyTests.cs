@@ -26,7 +26,7 @@ public abstract class LostReplyTests(ApiHost host) : ApiTestBase(host)
     {
         var lost = Proxy.LoseNextReplyTo("INSERT INTO \"Users\"");
 
-        using var response = await PostAsync(JohnJson);
+        using var response = await PostUserAsync(JohnJson);
 
         await AssertLostAsync(lost);
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
@@ -57,7 +57,7 @@ public abstract class LostReplyTests(ApiHost host) : ApiTestBase(host)
         var (url, etag) = await CreateJohnAsync();
         var lost = Proxy.LoseNextReplyTo("UPDATE \"Users\"");
 
-        using var response = await PatchAsync(url, "{\"email\":\"johnny@example.com\"}", ifMatch: etag);
+        using var response = await PatchUserAsync(url, "{\"email\":\"johnny@example.com\"}", ifMatch: etag);
 
         await AssertLostAsync(lost);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -89,9 +89,9 @@ public abstract class LostReplyTests(ApiHost host) : ApiTestBase(host)
         var key = $"\"{Guid.NewGuid()}\"";
         var lost = Proxy.LoseNextReplyTo(statement);
 
-        using var response = await PostAsync(JohnJson, key);
+        using var response = await PostUserAsync(JohnJson, key);
         await AssertLostAsync(lost);
-        using var retry = await PostAsync(JohnJson, key);
+        using var retry = await PostUserAsync(JohnJson, key);
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
@@ -110,9 +110,9 @@ public abstract class LostReplyTests(ApiHost host) : ApiTestBase(host)
         var key = $"\"{Guid.NewGuid()}\"";
         var lost = Proxy.LoseNextReplyTo(statement);
 
-        using var response = await PatchAsync(url, "{\"username\":\"jane_doe\"}", etag, key);
+        using var response = await PatchUserAsync(url, "{\"username\":\"jane_doe\"}", key, ifMatch: etag);
         await AssertLostAsync(lost);
-        using var retry = await PatchAsync(url, "{\"username\":\"jane_doe\"}", etag, key);
+        using var retry = await PatchUserAsync(url, "{\"username\":\"jane_doe\"}", key, ifMatch: etag);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
@@ -131,7 +131,7 @@ public abstract class LostReplyTests(ApiHost host) : ApiTestBase(host)
         {
             using var response = i % 3 == 2
                 ? await Client.GetAsync(url)
-                : await PostAsync($"{{\"username\":\"user_{i}\",\"email\":\"user{i}@example.com\"}}", i % 3 == 1 ? $"\"{Guid.NewGuid()}\"" : null);
+                : await PostUserAsync($"{{\"username\":\"user_{i}\",\"email\":\"user{i}@example.com\"}}", i % 3 == 1 ? $"\"{Guid.NewGuid()}\"" : null);
             return (response.StatusCode, Location: response.Headers.Location?.OriginalString);
         })).ToList();
 
@@ -160,27 +160,9 @@ public abstract class LostReplyTests(ApiHost host) : ApiTestBase(host)
 
     private async Task<(string Url, string ETag)> CreateJohnAsync()
     {
-        using var response = await PostAsync(JohnJson);
+        using var response = await PostUserAsync(JohnJson);
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         return (response.Headers.Location!.OriginalString, ETagOf(response));
-    }
-
-    private Task<HttpResponseMessage> PostAsync(string json, string? key = null) =>
-        SendAsync(HttpMethod.Post, "/api/users", ApiHost.Json(json), r => AddKey(r, key));
-
-    private Task<HttpResponseMessage> PatchAsync(string url, string json, string ifMatch, string? key = null) =>
-        SendAsync(HttpMethod.Patch, url, ApiHost.Json(json, "application/merge-patch+json"), r =>
-        {
-            r.Headers.IfMatch.Add(EntityTagHeaderValue.Parse(ifMatch));
-            AddKey(r, key);
-        });
-
-    private static void AddKey(HttpRequestMessage request, string? key)
-    {
-        if (key is not null)
-        {
-            request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
-        }
     }
 
     private async Task<List<(long Id, string Username, string Email, Guid Version)>> StoredUsersAsync()
