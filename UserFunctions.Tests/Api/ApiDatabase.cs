@@ -113,7 +113,12 @@ public sealed class SqliteApiDatabase(bool pooling) : ApiDatabase
 /// Settings over the defaults below, for example a retry budget; a <c>ConnectionStrings:Users</c> entry here holds
 /// keywords added to the connection string (such as <c>Timeout=2;Maximum Pool Size=2</c>).
 /// </param>
-public sealed class PostgreSqlApiDatabase(IReadOnlyDictionary<string, string?>? settings = null) : ApiDatabase
+/// <param name="appRole">
+/// The host signs in as a login role of its own that owns the database and is not a superuser, so that the database's
+/// <c>CONNECTION LIMIT</c> (<see cref="LimitConnectionsAsync"/>) refuses it; superusers are exempt. The test's own
+/// connections are then unpooled, since every open connection counts against the limit.
+/// </param>
+public sealed class PostgreSqlApiDatabase(IReadOnlyDictionary<string, string?>? settings = null, bool appRole = false) : ApiDatabase
 {
     private string _connectionString = "";
     private FaultProxy? _proxy;
@@ -123,10 +128,19 @@ public sealed class PostgreSqlApiDatabase(IReadOnlyDictionary<string, string?>? 
 
     public override async Task<IReadOnlyDictionary<string, string?>> CreateAsync()
     {
-        _connectionString = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("api");
-        var direct = new NpgsqlConnectionStringBuilder(_connectionString);
-        _proxy = new FaultProxy(new IPEndPoint(IPAddress.Parse(direct.Host!), direct.Port));
-        var throughProxy = new NpgsqlConnectionStringBuilder(_connectionString) { Port = _proxy.Port, Timeout = 5 };
+        var admin = new NpgsqlConnectionStringBuilder(await (await PostgresServer.GetAsync()).CreateDatabaseAsync("api")) { Pooling = !appRole };
+        _connectionString = admin.ConnectionString;
+        _proxy = new FaultProxy(new IPEndPoint(IPAddress.Parse(admin.Host!), admin.Port));
+        var throughProxy = new NpgsqlConnectionStringBuilder(_connectionString) { Port = _proxy.Port, Timeout = 5, Pooling = true };
+        if (appRole)
+        {
+            var role = $"{admin.Database}_app";
+            var password = Guid.NewGuid().ToString("N");
+            await ExecuteSqlAsync($"CREATE ROLE \"{role}\" LOGIN PASSWORD '{password}'");
+            await ExecuteSqlAsync($"ALTER DATABASE \"{admin.Database}\" OWNER TO \"{role}\"");
+            (throughProxy.Username, throughProxy.Password) = (role, password);
+        }
+
         var result = new Dictionary<string, string?>
         {
             ["Database:Provider"] = "PostgreSql",
@@ -171,10 +185,26 @@ public sealed class PostgreSqlApiDatabase(IReadOnlyDictionary<string, string?>? 
     public async Task<long> QueriesWaitingOnLocksAsync()
     {
         await using var connection = await OpenAsync();
-        await using var command = new NpgsqlCommand(
-            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", connection);
-        return (long)(await command.ExecuteScalarAsync())!;
+        return await QueriesWaitingOnLocksAsync(connection);
     }
+
+    /// <summary>The same, asked on a connection the test holds (inside its transaction, if it has one).</summary>
+    public static async Task<long> QueriesWaitingOnLocksAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction = null)
+    {
+        // pg_stat_activity is a snapshot taken once per transaction unless cleared.
+        await using var command = new NpgsqlCommand(
+            "SELECT pg_stat_clear_snapshot(); SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            connection,
+            transaction);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.NextResultAsync();
+        await reader.ReadAsync();
+        return reader.GetInt64(0);
+    }
+
+    /// <summary>Sets the database's connection limit; -1 lifts it. Connections already open stay open.</summary>
+    public Task LimitConnectionsAsync(int limit) =>
+        ExecuteSqlAsync($"ALTER DATABASE \"{new NpgsqlConnectionStringBuilder(_connectionString).Database}\" CONNECTION LIMIT {limit}");
 
     public override async ValueTask DisposeAsync()
     {

@@ -1,6 +1,5 @@
 using System.Net;
 using Npgsql;
-using UserFunctions.Tests.Data;
 
 namespace UserFunctions.Tests.Api;
 
@@ -22,7 +21,7 @@ public abstract class TooBusyTests(ApiHost host) : ApiTestBase(host)
 
     public sealed class OnFunctionsPostgreSql(FunctionsOnConnectionLimitedPostgreSql host) : TooBusyTests(host), IClassFixture<FunctionsOnConnectionLimitedPostgreSql>;
 
-    private ConnectionLimitedPostgreSqlDatabase Database => (ConnectionLimitedPostgreSqlDatabase)Server.Database;
+    private PostgreSqlApiDatabase Database => (PostgreSqlApiDatabase)Server.Database;
 
     [Fact]
     public async Task RequestsBeyondTheDatabasesConnectionLimitAre503WithRetryAfterAndTheRestSucceed()
@@ -35,7 +34,7 @@ public abstract class TooBusyTests(ApiHost host) : ApiTestBase(host)
         try
         {
             // Every request that gets a connection waits on this lock, holding its connection; the rest find none.
-            await using (var locker = await Database.OpenAsAdminAsync())
+            await using (var locker = await Database.OpenAsync())
             await using (var transaction = await locker.BeginTransactionAsync())
             {
                 await using (var lockTable = new NpgsqlCommand("LOCK TABLE \"Users\" IN ACCESS EXCLUSIVE MODE", locker, transaction))
@@ -48,7 +47,7 @@ public abstract class TooBusyTests(ApiHost host) : ApiTestBase(host)
                 // been answered, so the turned-away ones met a full database rather than a lock that was already gone.
                 await Poll.UntilAsync(async () =>
                 {
-                    var waiting = await ConnectionLimitedPostgreSqlDatabase.QueriesWaitingOnLocksAsync(locker, transaction);
+                    var waiting = await PostgreSqlApiDatabase.QueriesWaitingOnLocksAsync(locker, transaction);
                     return waiting >= 1 && requests.Count(r => r.IsCompleted) + waiting >= Requests;
                 });
                 await transaction.RollbackAsync();
@@ -81,79 +80,6 @@ public abstract class TooBusyTests(ApiHost host) : ApiTestBase(host)
     }
 }
 
-public sealed class DevServerOnConnectionLimitedPostgreSql() : ApiHost(HostKind.DevServer, () => new ConnectionLimitedPostgreSqlDatabase());
+public sealed class DevServerOnConnectionLimitedPostgreSql() : ApiHost(HostKind.DevServer, () => new PostgreSqlApiDatabase(appRole: true));
 
-public sealed class FunctionsOnConnectionLimitedPostgreSql() : ApiHost(HostKind.Functions, () => new ConnectionLimitedPostgreSqlDatabase());
-
-/// <summary>
-/// A database of its own on the test cluster, owned by a login role of its own that is not a superuser, so that the
-/// database's <c>CONNECTION LIMIT</c> applies to the host. The test itself connects as the superuser, which the limit
-/// exempts.
-/// </summary>
-public sealed class ConnectionLimitedPostgreSqlDatabase : ApiDatabase
-{
-    private string _adminConnectionString = "";
-    private string _database = "";
-
-    public override async Task<IReadOnlyDictionary<string, string?>> CreateAsync()
-    {
-        _adminConnectionString = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("busy");
-        _database = new NpgsqlConnectionStringBuilder(_adminConnectionString).Database!;
-        var role = $"{_database}_app";
-        var password = Guid.NewGuid().ToString("N");
-        await ExecuteSqlAsync($"CREATE ROLE \"{role}\" LOGIN PASSWORD '{password}'");
-        await ExecuteSqlAsync($"ALTER DATABASE \"{_database}\" OWNER TO \"{role}\"");
-        var host = new NpgsqlConnectionStringBuilder(_adminConnectionString) { Username = role, Password = password, Timeout = 5 };
-        return new Dictionary<string, string?>
-        {
-            ["Database:Provider"] = "PostgreSql",
-            ["ConnectionStrings:Users"] = host.ConnectionString,
-            ["Database:MigrateOnStartup"] = "true",
-            ["Database:MaxRetryCount"] = "1",
-            ["Database:MaxRetryDelaySeconds"] = "1",
-        };
-    }
-
-    /// <summary>Sets the database's connection limit; -1 lifts it. Connections already open stay open.</summary>
-    public Task LimitConnectionsAsync(int limit) => ExecuteSqlAsync($"ALTER DATABASE \"{_database}\" CONNECTION LIMIT {limit}");
-
-    /// <summary>How many queries on this database wait for a lock, asked on a connection the test already holds (another would count against the limit).</summary>
-    public static async Task<long> QueriesWaitingOnLocksAsync(NpgsqlConnection connection, NpgsqlTransaction transaction)
-    {
-        // pg_stat_activity is a snapshot taken once per transaction unless cleared.
-        await using var command = new NpgsqlCommand(
-            "SELECT pg_stat_clear_snapshot(); SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
-            connection,
-            transaction);
-        await using var reader = await command.ExecuteReaderAsync();
-        await reader.NextResultAsync();
-        await reader.ReadAsync();
-        return reader.GetInt64(0);
-    }
-
-    public override async Task<long> CountUsersAsync()
-    {
-        await using var connection = await OpenAsAdminAsync();
-        await using var command = new NpgsqlCommand("SELECT COUNT(*) FROM \"Users\"", connection);
-        return (long)(await command.ExecuteScalarAsync())!;
-    }
-
-    public override async Task ExecuteSqlAsync(string sql)
-    {
-        await using var connection = await OpenAsAdminAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
-
-    public override Task<IAsyncDisposable> TakeOfflineAsync() => throw new NotSupportedException();
-
-    public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
-
-    public async Task<NpgsqlConnection> OpenAsAdminAsync()
-    {
-        // Unpooled: the limit counts open connections, and the test's own should not linger.
-        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(_adminConnectionString) { Pooling = false }.ConnectionString);
-        await connection.OpenAsync();
-        return connection;
-    }
-}
+public sealed class FunctionsOnConnectionLimitedPostgreSql() : ApiHost(HostKind.Functions, () => new PostgreSqlApiDatabase(appRole: true));
