@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 
@@ -7,7 +8,8 @@ namespace UserFunctions.Core.Data;
 /// Writes that tell the truth under the retrying execution strategy (SQL Server, PostgreSQL). A commit whose
 /// acknowledgement was lost looks like a transient failure, and a blind retry of the write then fails against its own
 /// result (a 409 for the user it just created, a 412 or a second update for the user it just changed). Here the strategy
-/// first asks <c>committed</c> whether the failed attempt landed: only a failure pays for that query.
+/// first asks <c>committed</c> whether the failed attempt landed: only a failure pays for that query. An attempt that
+/// failed before its write began (its transaction could not begin) cannot have landed, and is not asked about.
 /// </summary>
 internal static class VerifiedWrites
 {
@@ -22,11 +24,13 @@ internal static class VerifiedWrites
         CancellationToken cancellationToken)
         where T : struct =>
         db.Database.CreateExecutionStrategy().ExecuteAsync(
-            (Db: db, Write: write, Committed: committed, InTransaction: inTransaction),
+            (Db: db, Write: write, Committed: committed, InTransaction: inTransaction, WriteBegan: new StrongBox<bool>()),
             static async (_, state, ct) =>
             {
+                state.WriteBegan.Value = false;
                 if (!state.InTransaction)
                 {
+                    state.WriteBegan.Value = true;
                     return await state.Write(ct);
                 }
 
@@ -36,6 +40,7 @@ internal static class VerifiedWrites
                 try
                 {
                     await using var transaction = await state.Db.Database.BeginTransactionAsync(ct);
+                    state.WriteBegan.Value = true;
                     var result = await state.Write(ct);
                     await transaction.CommitAsync(ct);
                     return result;
@@ -45,7 +50,7 @@ internal static class VerifiedWrites
                     state.Db.Database.AutoSavepointsEnabled = true;
                 }
             },
-            static async (_, state, ct) => await state.Committed(ct) is { } result
+            static async (_, state, ct) => state.WriteBegan.Value && await state.Committed(ct) is { } result
                 ? new ExecutionResult<T>(true, result)
                 : new ExecutionResult<T>(false, default),
             cancellationToken);

@@ -96,13 +96,11 @@ public static partial class UsersApi
 
                 return user.Id;
             },
-            // An attempt that failed before it made its user (its transaction could not begin) wrote nothing.
-            ct => user is null
-                ? Task.FromResult<int?>(null)
-                : db.Users
-                    .Where(u => u.NormalizedUsername == user.NormalizedUsername && u.Version == user.Version)
-                    .Select(u => (int?)u.Id)
-                    .FirstOrDefaultAsync(ct),
+            // Asked only about an attempt whose write began, so it made its user.
+            ct => db.Users
+                .Where(u => u.NormalizedUsername == user!.NormalizedUsername && u.Version == user.Version)
+                .Select(u => (int?)u.Id)
+                .FirstOrDefaultAsync(ct),
             inTransaction: claim is not null,
             request.HttpContext.RequestAborted);
 
