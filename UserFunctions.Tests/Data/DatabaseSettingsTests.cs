@@ -84,23 +84,13 @@ public class DatabaseSettingsTests
     public async Task AHostOnPostgreSqlWithMigrateOnStartupMigratesTheDatabaseBeforeItStarts()
     {
         var connectionString = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("host");
-        var builder = Host.CreateApplicationBuilder();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+
+        await AssertAHostStartsOnAMigratedEmptyDatabaseAsync(new()
         {
             ["Database:Provider"] = "PostgreSql",
             ["ConnectionStrings:Users"] = connectionString,
             ["Database:MigrateOnStartup"] = "true",
         });
-        builder.Services.AddUsersData(builder.Configuration);
-        using var host = builder.Build();
-
-        await host.StartAsync();
-        await using var scope = host.Services.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<UsersDbContext>();
-
-        Assert.Empty(await db.Database.GetPendingMigrationsAsync());
-        Assert.Equal(0, await db.Users.CountAsync());
-        await host.StopAsync();
     }
 
     [Theory]
@@ -213,18 +203,7 @@ public class DatabaseSettingsTests
         var path = Path.Combine(Path.GetTempPath(), $"users-{Guid.NewGuid():N}.db");
         try
         {
-            var builder = Host.CreateApplicationBuilder();
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:Users"] = $"Data Source={path}" });
-            builder.Services.AddUsersData(builder.Configuration);
-            using (var host = builder.Build())
-            {
-                await host.StartAsync();
-                await using var scope = host.Services.CreateAsyncScope();
-                var db = scope.ServiceProvider.GetRequiredService<UsersDbContext>();
-                Assert.Empty(await db.Database.GetPendingMigrationsAsync());
-                Assert.Equal(0, await db.Users.CountAsync());
-                await host.StopAsync();
-            }
+            await AssertAHostStartsOnAMigratedEmptyDatabaseAsync(new() { ["ConnectionStrings:Users"] = $"Data Source={path}" });
 
             await using var connection = new SqliteConnection($"Data Source={path}");
             await connection.OpenAsync();
@@ -269,6 +248,25 @@ public class DatabaseSettingsTests
             SqliteConnection.ClearAllPools();
             File.Delete(path);
         }
+    }
+
+    // Starts a host with these data settings (its start-up migration included), checks the database, and stops it.
+    private static async Task AssertAHostStartsOnAMigratedEmptyDatabaseAsync(Dictionary<string, string?> settings)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Services.AddUsersData(builder.Configuration);
+        using var host = builder.Build();
+
+        await host.StartAsync();
+        await using (var scope = host.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<UsersDbContext>();
+            Assert.Empty(await db.Database.GetPendingMigrationsAsync());
+            Assert.Equal(0, await db.Users.CountAsync());
+        }
+
+        await host.StopAsync();
     }
 
     private static IConfiguration Configuration(Dictionary<string, string?> values) =>
