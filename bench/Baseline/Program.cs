@@ -82,12 +82,7 @@ api.MapPost("/users", async (UserRequest body, HttpContext context) =>
         VALUES (@username, @email, @normalizedUsername, @normalizedEmail, @now, @now, @version)
         RETURNING "Id"
         """;
-    Add(command, "username", body.Username);
-    Add(command, "email", body.Email);
-    Add(command, "normalizedUsername", body.Username.ToUpperInvariant());
-    Add(command, "normalizedEmail", body.Email.ToUpperInvariant());
-    Add(command, "now", now);
-    Add(command, "version", postgres ? version : VersionText(version));
+    AddUserValues(command, body, now, version);
     var id = Convert.ToInt32(await command.ExecuteScalarAsync(context.RequestAborted), CultureInfo.InvariantCulture);
 
     context.Response.Headers.ETag = ETag(version);
@@ -112,12 +107,7 @@ api.MapPut("/users/{id}", async (string id, UserRequest body, HttpContext contex
         RETURNING "CreatedAt"
         """;
     Add(command, "id", userId);
-    Add(command, "username", body.Username);
-    Add(command, "email", body.Email);
-    Add(command, "normalizedUsername", body.Username.ToUpperInvariant());
-    Add(command, "normalizedEmail", body.Email.ToUpperInvariant());
-    Add(command, "now", now);
-    Add(command, "version", postgres ? version : VersionText(version));
+    AddUserValues(command, body, now, version);
     DateTime createdAt;
     switch (await command.ExecuteScalarAsync(context.RequestAborted))
     {
@@ -152,6 +142,17 @@ async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     }
 
     return connection;
+}
+
+// The written columns of a create or a replace, as EF writes them on this provider.
+void AddUserValues(DbCommand command, UserRequest body, DateTime now, Guid version)
+{
+    Add(command, "username", body.Username);
+    Add(command, "email", body.Email);
+    Add(command, "normalizedUsername", body.Username.ToUpperInvariant());
+    Add(command, "normalizedEmail", body.Email.ToUpperInvariant());
+    Add(command, "now", now);
+    Add(command, "version", postgres ? version : VersionText(version));
 }
 
 static void Add(DbCommand command, string name, object value)
