@@ -41,16 +41,4 @@ for ((i = 1; i <= runs; i++)); do
     echo "$name $ms" >>"$work/runs.txt"
   done
 done
-python3 - "$work/runs.txt" <<'PY'
-import statistics, sys
-runs = {}
-for line in open(sys.argv[1]):
-    name, ms = line.split()
-    runs.setdefault(name, []).append(float(ms))
-base = statistics.median(runs["default"])
-print("| variant | median ms | vs default | runs |")
-print("|---|---:|---:|---|")
-for name, values in runs.items():
-    m = statistics.median(values)
-    print(f"| {name} | {m:.0f} | {m / base:.2f} | {', '.join(f'{v:.0f}' for v in values)} |")
-PY
+python3 "$bench_dir/variants-table.py" "$work/runs.txt" default "median ms"
