@@ -4,9 +4,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using UserFunctions.Core.Data;
-using UserFunctions.Core.Health;
 using UserFunctions.Core.Http;
-using UserFunctions.Core.OpenApi;
 using UserFunctions.Core.Users;
 
 namespace UserFunctions.Core;
@@ -17,7 +15,13 @@ public static class ServiceCollectionExtensions
     public static IServiceCollection AddUsersApi(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddUsersData(configuration);
-        services.AddProblemDetails();
+        services.AddSingleton<UserQueries>();
+        services.AddScoped<IdempotencyStore>();
+        services.AddScoped<UserServices>();
+        // Every problem, whoever writes it, carries the request's W3C trace id in the same format on every host.
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+            context.ProblemDetails.Extensions["traceId"] = ApiProblems.TraceIdOf(context.HttpContext));
+        services.AddSingleton<ApiExceptionHandler>();
         services.AddExceptionHandler<ApiExceptionHandler>();
         services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
         return services;
@@ -29,16 +33,11 @@ public static class EndpointRouteBuilderExtensions
     /// <summary>Maps every operation of <see cref="ApiOperations"/> under <c>/api</c> for an ASP.NET Core host.</summary>
     public static RouteGroupBuilder MapUsersApi(this IEndpointRouteBuilder routes)
     {
-        var api = routes.MapGroup("/" + UserRoutes.Prefix);
-
-        api.MapPost(UserRoutes.Users, UsersApi.CreateUser).WithName(UserOperations.CreateUser);
-        api.MapGet(UserRoutes.Users, UsersApi.ListUsers).WithName(UserOperations.ListUsers);
-        api.MapGet(UserRoutes.UserById, UsersApi.GetUser).WithName(UserOperations.GetUser);
-        api.MapPut(UserRoutes.UserById, UsersApi.ReplaceUser).WithName(UserOperations.ReplaceUser);
-        api.MapPatch(UserRoutes.UserById, UsersApi.PatchUser).WithName(UserOperations.PatchUser);
-        api.MapDelete(UserRoutes.UserById, UsersApi.DeleteUser).WithName(UserOperations.DeleteUser);
-        api.MapGet(UserRoutes.Health, HealthApi.GetHealth).WithName(UserOperations.GetHealth);
-        api.MapGet(UserRoutes.OpenApiDocument, OpenApiApi.GetOpenApiDocument).WithName(UserOperations.GetOpenApiDocument);
+        var api = routes.MapGroup("/" + ApiOperations.RoutePrefix);
+        foreach (var operation in ApiOperations.All)
+        {
+            api.MapMethods(operation.Route, [operation.Method], operation.Handler).WithName(operation.Name);
+        }
 
         return api;
     }

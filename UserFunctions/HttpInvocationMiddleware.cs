@@ -9,7 +9,7 @@ namespace UserFunctions;
 /// shutdown) the request is aborted, so the handler's database work stops; and a failure becomes the API's problem
 /// response, exactly as on the dev server.
 /// </summary>
-internal sealed class HttpInvocationMiddleware : IFunctionsWorkerMiddleware
+internal sealed class HttpInvocationMiddleware(ApiExceptionHandler exceptionHandler) : IFunctionsWorkerMiddleware
 {
     public async Task Invoke(FunctionContext context, FunctionExecutionDelegate next)
     {
@@ -22,7 +22,7 @@ internal sealed class HttpInvocationMiddleware : IFunctionsWorkerMiddleware
         catch (Exception exception) when (http is not null && ApiExceptionHandler.Handles(http))
         {
             // The ASP.NET Core integration writes the invocation's result to the response after this middleware returns.
-            context.GetInvocationResult().Value = ApiExceptionHandler.ToProblem(exception, http);
+            context.GetInvocationResult().Value = exceptionHandler.ToProblem(exception, http);
         }
     }
 }

@@ -29,7 +29,7 @@ if (!builder.Configuration.GetValue("Logging:RequestLogs", defaultValue: false))
     builder.Logging
         .AddFilter("Microsoft.AspNetCore", LogLevel.Warning)
         .AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning)
-        .AddFilter("UserFunctions.Api", LogLevel.Warning);
+        .AddFilter("UserFunctions", LogLevel.Warning);
 }
 
 builder.Services.AddUsersApi(builder.Configuration);

@@ -1,44 +1,43 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
-using UserFunctions.Core.Data;
 using UserFunctions.Core.Users;
 
 namespace UserFunctions;
 
 /// <summary>The users operations. Each function only binds the route; the handler in Core does the work.</summary>
-public sealed class UsersFunctions(UsersDbContext db, TimeProvider clock)
+public sealed class UsersFunctions(UserServices services)
 {
     [Function(UserOperations.CreateUser)]
-    public Task<IResult> CreateUser(
+    public async Task<IResult> CreateUser(
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = UserRoutes.Users)] HttpRequest request) =>
-        UsersApi.CreateUser(request, db, clock);
+        await UsersApi.CreateUser(request, services);
 
     [Function(UserOperations.ListUsers)]
-    public Task<IResult> ListUsers(
+    public async Task<IResult> ListUsers(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = UserRoutes.Users)] HttpRequest request) =>
-        UsersApi.ListUsers(request, db);
+        await UsersApi.ListUsers(request, services);
 
     [Function(UserOperations.GetUser)]
-    public Task<IResult> GetUser(
+    public async Task<IResult> GetUser(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = UserRoutes.UserById)] HttpRequest request,
         string id) =>
-        UsersApi.GetUser(id, request, db);
+        await UsersApi.GetUser(id, request, services);
 
     [Function(UserOperations.ReplaceUser)]
-    public Task<IResult> ReplaceUser(
+    public async Task<IResult> ReplaceUser(
         [HttpTrigger(AuthorizationLevel.Function, "put", Route = UserRoutes.UserById)] HttpRequest request,
         string id) =>
-        UsersApi.ReplaceUser(id, request, db, clock);
+        await UsersApi.ReplaceUser(id, request, services);
 
     [Function(UserOperations.PatchUser)]
-    public Task<IResult> PatchUser(
+    public async Task<IResult> PatchUser(
         [HttpTrigger(AuthorizationLevel.Function, "patch", Route = UserRoutes.UserById)] HttpRequest request,
         string id) =>
-        UsersApi.PatchUser(id, request, db, clock);
+        await UsersApi.PatchUser(id, request, services);
 
     [Function(UserOperations.DeleteUser)]
-    public Task<IResult> DeleteUser(
+    public async Task<IResult> DeleteUser(
         [HttpTrigger(AuthorizationLevel.Function, "delete", Route = UserRoutes.UserById)] HttpRequest request,
         string id) =>
-        UsersApi.DeleteUser(id, request, db);
+        await UsersApi.DeleteUser(id, request, services);
 }

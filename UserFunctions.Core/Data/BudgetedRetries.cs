@@ -9,13 +9,16 @@ namespace UserFunctions.Core.Data;
 /// The time side of a retrying execution strategy: the providers' strategies bound only the number of retries, and with
 /// connection timeouts between them an outage could hold a request for a minute. A retry starts only if it could still fail
 /// within <see cref="DatabaseSettings.RetryBudget"/> (elapsed + delay + one connection timeout); otherwise the operation
-/// gives up and the API answers 503 with Retry-After.
+/// gives up and the API answers 503 with Retry-After. The budget is the request's, not each operation's: it starts with the
+/// first operation of the context's lease (<see cref="UsersDbContext.RetryBudgetStart"/>), so a keyed write's claim, write and
+/// release share it.
 /// </summary>
 internal struct RetryBudget(DatabaseSettings settings)
 {
     private long _startedAt;
 
-    public void Start() => _startedAt = Stopwatch.GetTimestamp();
+    public void Start(DbContext context) =>
+        _startedAt = context is UsersDbContext users ? users.RetryBudgetStart() : Stopwatch.GetTimestamp();
 
     public readonly TimeSpan? Allow(TimeSpan? delay) =>
         delay is { } wait && Stopwatch.GetElapsedTime(_startedAt) + wait + settings.ConnectTimeout <= settings.RetryBudget ? wait : null;
@@ -29,7 +32,7 @@ internal sealed class BudgetedSqlServerExecutionStrategy(ExecutionStrategyDepend
     protected override void OnFirstExecution()
     {
         base.OnFirstExecution();
-        _budget.Start();
+        _budget.Start(Dependencies.CurrentContext.Context);
     }
 
     protected override TimeSpan? GetNextDelay(Exception lastException) => _budget.Allow(base.GetNextDelay(lastException));
@@ -43,7 +46,7 @@ internal sealed class BudgetedNpgsqlExecutionStrategy(ExecutionStrategyDependenc
     protected override void OnFirstExecution()
     {
         base.OnFirstExecution();
-        _budget.Start();
+        _budget.Start(Dependencies.CurrentContext.Context);
     }
 
     protected override TimeSpan? GetNextDelay(Exception lastException) => _budget.Allow(base.GetNextDelay(lastException));

@@ -1,6 +1,5 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
-using UserFunctions.Core.Http;
 
 namespace UserFunctions.Core.Data;
 

@@ -1,6 +1,7 @@
+using System.Diagnostics;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
-using UserFunctions.Core.Http;
 using UserFunctions.Core.Users;
 
 namespace UserFunctions.Core.Data;
@@ -13,6 +14,8 @@ namespace UserFunctions.Core.Data;
 /// </summary>
 public abstract class UsersDbContext(DbContextOptions options) : DbContext(options)
 {
+    private (int Lease, long StartedAt) _retryBudget = (-1, 0);
+
     public DbSet<User> Users => Set<User>();
 
     public DbSet<IdempotencyKey> IdempotencyKeys => Set<IdempotencyKey>();
@@ -20,6 +23,21 @@ public abstract class UsersDbContext(DbContextOptions options) : DbContext(optio
     protected override void OnModelCreating(ModelBuilder modelBuilder) => modelBuilder
         .ApplyConfiguration(new UserConfiguration())
         .ApplyConfiguration(new IdempotencyKeyConfiguration());
+
+    /// <summary>
+    /// When this lease's retry budget started: at its first database operation. A pooled context's lease is one request
+    /// (<see cref="DbContextId.Lease"/> counts them), so every operation of a request draws on one budget.
+    /// </summary>
+    internal long RetryBudgetStart()
+    {
+        var lease = ContextId.Lease;
+        if (_retryBudget.Lease != lease)
+        {
+            _retryBudget = (lease, Stopwatch.GetTimestamp());
+        }
+
+        return _retryBudget.StartedAt;
+    }
 
     // SQLite and SQL Server hand back DateTime with an unspecified kind, and Npgsql writes only UTC ones to timestamptz; the API promises UTC.
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder) =>

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.Logging;
 using UserFunctions.Core.Data;
 using UserFunctions.Core.Http;
@@ -9,16 +9,24 @@ namespace UserFunctions.Core.Health;
 
 public sealed record HealthStatus(string Status);
 
-public static partial class HealthApi
+public sealed partial class HealthApi
 {
+    public const string OperationName = "GetHealth";
+    public const string Route = "health";
+
     private const int CheckTimeoutSeconds = 5;
+
+    private HealthApi()
+    {
+    }
 
     /// <summary>
     /// One <c>SELECT 1</c> on a fresh connection, outside EF's retry strategy: a health probe wants a quick, honest answer,
     /// not one that retries for half a minute.
     /// </summary>
-    public static async Task<IResult> GetHealth(UsersDbContext db, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<HealthStatus>, ProblemHttpResult>> GetHealth(HttpRequest request, UsersDbContext db, ILogger<HealthApi> logger)
     {
+        var cancellationToken = request.HttpContext.RequestAborted;
         try
         {
             await db.Database.OpenConnectionAsync(cancellationToken);
@@ -38,10 +46,9 @@ public static partial class HealthApi
         }
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
         {
-            var logger = db.GetService<ILoggerFactory>().CreateLogger("UserFunctions.Health");
             LogUnhealthy(logger, exception);
             // RFC 9457 reserves "status" for the HTTP status code, so the problem says Unhealthy in its title.
-            return ApiProblems.ServiceUnavailable("The database cannot be reached.", "Unhealthy");
+            return ApiProblems.ServiceUnavailable(request.HttpContext.Response, "The database cannot be reached.", "Unhealthy");
         }
     }
 

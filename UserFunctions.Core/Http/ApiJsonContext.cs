@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using UserFunctions.Core.Health;
 using UserFunctions.Core.Users;
@@ -13,7 +14,7 @@ namespace UserFunctions.Core.Http;
     AllowDuplicateProperties = false,
     NumberHandling = JsonNumberHandling.Strict)]
 [JsonSerializable(typeof(UserRequest))]
-[JsonSerializable(typeof(UserPatchRequest))]
+[JsonSerializable(typeof(JsonObject))]
 [JsonSerializable(typeof(UserResponse))]
 [JsonSerializable(typeof(UserPage))]
 [JsonSerializable(typeof(HealthStatus))]

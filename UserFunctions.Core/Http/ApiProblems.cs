@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Logging;
 using UserFunctions.Core.Data;
 
@@ -14,37 +14,39 @@ internal static partial class ApiProblems
 {
     public const int RetryAfterSeconds = 5;
 
-    public static IResult Validation(Dictionary<string, string[]> errors) => TypedResults.ValidationProblem(errors);
+    private static readonly object TraceIdItem = new();
 
-    public static IResult Validation(string field, string error) => Validation(new() { [field] = [error] });
+    public static ValidationProblem Validation(Dictionary<string, string[]> errors) => TypedResults.ValidationProblem(errors);
 
-    public static IResult MalformedBody(string detail, string? jsonPath = null) => TypedResults.Problem(
+    public static ValidationProblem Validation(string field, string error) => Validation(new() { [field] = [error] });
+
+    public static ProblemHttpResult MalformedBody(string detail, string? jsonPath = null) => TypedResults.Problem(
         detail,
         statusCode: StatusCodes.Status400BadRequest,
         title: "The request body is not valid.",
         extensions: jsonPath is null ? null : new Dictionary<string, object?> { ["path"] = jsonPath });
 
-    public static IResult UnsupportedMediaType(bool allowMergePatch) => TypedResults.Problem(
+    public static ProblemHttpResult UnsupportedMediaType(bool allowMergePatch) => TypedResults.Problem(
         allowMergePatch
             ? "Send the body as application/merge-patch+json or application/json (UTF-8)."
             : "Send the body as application/json (UTF-8).",
         statusCode: StatusCodes.Status415UnsupportedMediaType,
         title: "Unsupported content type.");
 
-    public static IResult PayloadTooLarge() => TypedResults.Problem(
+    public static ProblemHttpResult PayloadTooLarge() => TypedResults.Problem(
         $"The request body must be at most {JsonBody.MaxBytes} bytes.",
         statusCode: StatusCodes.Status413PayloadTooLarge,
         title: "The request body is too large.");
 
-    public static IResult UserNotFound() => TypedResults.Problem(
+    public static ProblemHttpResult UserNotFound() => TypedResults.Problem(
         "No user has this id.", statusCode: StatusCodes.Status404NotFound, title: "User not found.");
 
-    public static IResult PreconditionFailed() => TypedResults.Problem(
+    public static ProblemHttpResult PreconditionFailed() => TypedResults.Problem(
         "The user has changed since the ETag in If-Match was issued. GET it again and retry with the new ETag.",
         statusCode: StatusCodes.Status412PreconditionFailed,
         title: "The user has changed.");
 
-    public static IResult Conflict(string? field)
+    public static ProblemHttpResult Conflict(string? field)
     {
         var (title, error) = field switch
         {
@@ -62,28 +64,28 @@ internal static partial class ApiProblems
                 : new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { [field] = [error] } });
     }
 
-    public static IResult IdempotencyKeyMalformed() => TypedResults.Problem(
-        $"Send {Idempotency.HeaderName} as a quoted string (\"8e03978e-40d5-43e8-bc93-6894a57f9324\") or a bare token: 1 to "
-            + $"{Http.IdempotencyKey.KeyMaxLength} visible ASCII characters, once.",
+    public static ProblemHttpResult IdempotencyKeyMalformed() => TypedResults.Problem(
+        $"Send {IdempotencyKeyHeader.Name} as a quoted string (\"8e03978e-40d5-43e8-bc93-6894a57f9324\") or a bare token: 1 to "
+            + $"{IdempotencyKey.KeyMaxLength} visible ASCII characters, once.",
         statusCode: StatusCodes.Status400BadRequest,
-        title: $"The {Idempotency.HeaderName} header is not valid.",
-        extensions: new Dictionary<string, object?> { ["header"] = Idempotency.HeaderName });
+        title: $"The {IdempotencyKeyHeader.Name} header is not valid.",
+        extensions: new Dictionary<string, object?> { ["header"] = IdempotencyKeyHeader.Name });
 
-    public static IResult IdempotencyKeyReused() => TypedResults.Problem(
-        $"This {Idempotency.HeaderName} was first used with a different request. Use a new key for a new request.",
+    public static ProblemHttpResult IdempotencyKeyReused() => TypedResults.Problem(
+        $"This {IdempotencyKeyHeader.Name} was first used with a different request. Use a new key for a new request.",
         statusCode: StatusCodes.Status422UnprocessableEntity,
-        title: $"The {Idempotency.HeaderName} belongs to another request.");
+        title: $"The {IdempotencyKeyHeader.Name} belongs to another request.");
 
-    public static IResult IdempotencyKeyInProgress() => new RetryAfterResult(TypedResults.Problem(
-        $"The first request with this {Idempotency.HeaderName} is still running. Retry after the number of seconds in Retry-After.",
+    public static ProblemHttpResult IdempotencyKeyInProgress(HttpResponse response) => WithRetryAfter(response, TypedResults.Problem(
+        $"The first request with this {IdempotencyKeyHeader.Name} is still running. Retry after the number of seconds in Retry-After.",
         statusCode: StatusCodes.Status409Conflict,
-        title: $"A request with this {Idempotency.HeaderName} is in progress."));
+        title: $"A request with this {IdempotencyKeyHeader.Name} is in progress."));
 
-    public static IResult ServiceUnavailable(string detail, string title = "Service unavailable.") =>
-        new RetryAfterResult(TypedResults.Problem(detail, statusCode: StatusCodes.Status503ServiceUnavailable, title: title));
+    public static ProblemHttpResult ServiceUnavailable(HttpResponse response, string detail, string title = "Service unavailable.") =>
+        WithRetryAfter(response, TypedResults.Problem(detail, statusCode: StatusCodes.Status503ServiceUnavailable, title: title));
 
     /// <summary>Maps a failure of a request's database work to its problem response, logging what the caller is not told.</summary>
-    public static IResult ForException(Exception exception, HttpContext context)
+    public static ProblemHttpResult ForException(Exception exception, HttpContext context, ILogger logger)
     {
         if (exception is BadHttpRequestException badRequest)
         {
@@ -93,7 +95,6 @@ internal static partial class ApiProblems
                 : TypedResults.Problem(statusCode: badRequest.StatusCode, title: "The request could not be read.");
         }
 
-        var logger = Logger(context);
         var failure = DatabaseErrors.Classify(exception);
         switch (failure.Kind)
         {
@@ -106,7 +107,7 @@ internal static partial class ApiProblems
 
             case DatabaseFailureKind.Transient:
                 LogUnavailable(logger, TraceIdOf(context), exception);
-                return ServiceUnavailable("The database is unavailable right now. Retry after the number of seconds in Retry-After.");
+                return ServiceUnavailable(context.Response, "The database is unavailable right now. Retry after the number of seconds in Retry-After.");
 
             default:
                 var traceId = TraceIdOf(context);
@@ -125,20 +126,36 @@ internal static partial class ApiProblems
     /// </summary>
     public static bool IsMappable(HttpContext context) => !context.RequestAborted.IsCancellationRequested;
 
-    // The same identifier ASP.NET Core's problem details writer puts in "traceId".
-    public static string TraceIdOf(HttpContext context) => Activity.Current?.Id ?? context.TraceIdentifier;
-
-    public static ILogger Logger(HttpContext context) =>
-        context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("UserFunctions.Api");
-
-    private sealed class RetryAfterResult(IResult problem) : IResult
+    /// <summary>
+    /// The W3C trace id of the request (32 hex digits), in one format on every host: the current activity's, else the
+    /// caller's <c>traceparent</c>, else a new one kept for the rest of the request.
+    /// </summary>
+    public static string TraceIdOf(HttpContext context)
     {
-        public Task ExecuteAsync(HttpContext httpContext)
+        if (Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity)
         {
-            httpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return problem.ExecuteAsync(httpContext);
+            return activity.TraceId.ToHexString();
         }
+
+        if (context.Items[TraceIdItem] is string known)
+        {
+            return known;
+        }
+
+        var traceId = ActivityContext.TryParse(context.Request.Headers.TraceParent, null, out var parent)
+            ? parent.TraceId.ToHexString()
+            : ActivityTraceId.CreateRandom().ToHexString();
+        context.Items[TraceIdItem] = traceId;
+        return traceId;
     }
+
+    private static ProblemHttpResult WithRetryAfter(HttpResponse response, ProblemHttpResult problem)
+    {
+        response.Headers.RetryAfter = RetryAfterSecondsText;
+        return problem;
+    }
+
+    private static readonly string RetryAfterSecondsText = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Rejected a write: the {Field} is already taken")]
     private static partial void LogConflict(ILogger logger, string field);

@@ -1,8 +1,10 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Net.Http.Headers;
 
 namespace UserFunctions.Core.Http;
@@ -16,7 +18,7 @@ internal static class JsonBody
     public const string MergePatchMediaType = "application/merge-patch+json";
 
     /// <param name="fingerprint">When given, receives the body's bytes (an <c>Idempotency-Key</c> request's fingerprint).</param>
-    public static async ValueTask<(T? Value, IResult? Problem)> ReadAsync<T>(
+    public static async ValueTask<(T? Value, ProblemHttpResult? Problem)> ReadAsync<T>(
         HttpRequest request, JsonTypeInfo<T> typeInfo, bool allowMergePatch = false, IncrementalHash? fingerprint = null)
         where T : class
     {
@@ -57,14 +59,36 @@ internal static class JsonBody
         }
         catch (JsonException exception)
         {
-            // The exception's message names .NET types; only the JSON path is safe and useful to the caller.
-            return (null, ApiProblems.MalformedBody(
-                "The request body must be a JSON object with only the string members 'username' and 'email'.", exception.Path));
+            return (null, WrongMembers(typeInfo, exception));
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>Null when each member of a merge patch is one of <paramref name="target"/>'s, of its type or null; else the problem.</summary>
+    public static ProblemHttpResult? CheckMergePatch<TTarget>(JsonObject patch, JsonTypeInfo<TTarget> target)
+    {
+        try
+        {
+            JsonMergePatch.CheckMembers(patch, target);
+            return null;
+        }
+        catch (JsonException exception)
+        {
+            return WrongMembers(target, exception);
+        }
+    }
+
+    /// <summary>The problem for a body whose members do not fit <paramref name="typeInfo"/>: which members are allowed, and where it went wrong.</summary>
+    public static ProblemHttpResult WrongMembers(JsonTypeInfo typeInfo, JsonException exception)
+    {
+        var members = typeInfo.Properties.Count == 0
+            ? "a JSON object"
+            : "a JSON object with only the members " + string.Join(", ", typeInfo.Properties.Select(p => $"'{p.Name}'")) + ", of their documented types";
+        // The exception's message names .NET types; only the JSON path is safe and useful to the caller.
+        return ApiProblems.MalformedBody($"The request body must be {members}.", exception.Path);
     }
 
     private static bool IsAcceptedContentType(string? contentType, bool allowMergePatch)

@@ -21,19 +21,21 @@ public sealed class User
     /// <summary>Concurrency token behind the ETag; replaced on every update.</summary>
     public Guid Version { get; private set; }
 
-    public static User Create(string username, string email, DateTime now)
+    /// <param name="valid">A request that passed <see cref="UserValidation.TryValidate"/>.</param>
+    public static User Create(UserRequest valid, DateTime now)
     {
         var user = new User { CreatedAt = now };
-        user.Replace(username, email, now);
+        user.Replace(valid, now);
         return user;
     }
 
-    public void Replace(string username, string email, DateTime now)
+    /// <param name="valid">A request that passed <see cref="UserValidation.TryValidate"/>.</param>
+    public void Replace(UserRequest valid, DateTime now)
     {
-        Username = username;
-        NormalizedUsername = Normalize(username);
-        Email = email;
-        NormalizedEmail = Normalize(email);
+        Username = valid.Username!;
+        NormalizedUsername = Normalize(Username);
+        Email = valid.Email!;
+        NormalizedEmail = Normalize(Email);
         UpdatedAt = now;
         Version = Guid.NewGuid();
     }

@@ -1,49 +1,27 @@
+using System.Linq.Expressions;
 using System.Text.Json.Serialization;
 
 namespace UserFunctions.Core.Users;
 
-public sealed record UserResponse(int Id, string Username, string Email, DateTime CreatedAt, DateTime UpdatedAt);
+/// <summary>Body of POST and PUT, and the shape a PATCH merges into. Members are nullable so that a missing one is a validation error, not a parse error.</summary>
+public sealed record UserRequest(string? Username, string? Email);
+
+public sealed record UserResponse(int Id, string Username, string Email, DateTime CreatedAt, DateTime UpdatedAt)
+{
+    /// <summary>The version behind the response's ETag; never part of the body.</summary>
+    [JsonIgnore]
+    public Guid Version { get; init; }
+
+    /// <summary>The one mapping from a stored user: compiled queries project with it and writes answer with it.</summary>
+    internal static readonly Expression<Func<User, UserResponse>> FromUser = u =>
+        new UserResponse(u.Id, u.Username, u.Email, u.CreatedAt, u.UpdatedAt) { Version = u.Version };
+}
 
 public sealed record UserPage(IReadOnlyList<UserResponse> Items, string? Next);
 
-/// <summary>Body of POST and PUT. Both fields are nullable so that a missing one is a validation error, not a parse error.</summary>
-public sealed record UserRequest(string? Username, string? Email);
-
-/// <summary>Body of PATCH (JSON merge patch): remembers which members were present, since null means "remove".</summary>
-public sealed class UserPatchRequest
-{
-    public string? Username
-    {
-        get;
-        set
-        {
-            field = value;
-            HasUsername = true;
-        }
-    }
-
-    public string? Email
-    {
-        get;
-        set
-        {
-            field = value;
-            HasEmail = true;
-        }
-    }
-
-    [JsonIgnore]
-    public bool HasUsername { get; private set; }
-
-    [JsonIgnore]
-    public bool HasEmail { get; private set; }
-}
-
-/// <summary>A user read for a response, with the version behind its ETag.</summary>
-internal sealed record VersionedUser(UserResponse User, Guid Version);
-
 internal static class UserMapping
 {
-    public static UserResponse ToResponse(this User user) =>
-        new(user.Id, user.Username, user.Email, user.CreatedAt, user.UpdatedAt);
+    private static readonly Func<User, UserResponse> ToResponseCompiled = UserResponse.FromUser.Compile();
+
+    public static UserResponse ToResponse(this User user) => ToResponseCompiled(user);
 }

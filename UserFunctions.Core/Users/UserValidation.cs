@@ -2,9 +2,6 @@ using System.Buffers;
 
 namespace UserFunctions.Core.Users;
 
-/// <summary>A username and email that passed the contract's rules, trimmed.</summary>
-public readonly record struct ValidUser(string Username, string Email);
-
 public static class UserValidation
 {
     public const int UsernameMinLength = 3;
@@ -15,25 +12,40 @@ public static class UserValidation
     // Characters that only appear in quoted local parts, display names or comments, none of which a plain address has.
     private static readonly SearchValues<char> NotInPlainAddress = SearchValues.Create("<>()[]\\,;:\"");
 
-    /// <returns>The trimmed values, or the errors keyed by field (<c>username</c>, <c>email</c>).</returns>
-    public static bool TryValidate(string? username, string? email, out ValidUser user, out Dictionary<string, string[]> errors)
+    /// <summary>
+    /// False for text no database stores as sent: control characters (PostgreSQL refuses NUL outright) and lone surrogates
+    /// (not encodable as UTF-8). Validation lets none in, so a filter holding one can never match.
+    /// </summary>
+    public static bool IsStorableText(ReadOnlySpan<char> text)
     {
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (char.IsControl(c) || (char.IsSurrogate(c) && !(char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[++i]))))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <returns>The request with its values trimmed, or the errors keyed by member name.</returns>
+    public static bool TryValidate(UserRequest request, out UserRequest valid, out Dictionary<string, string[]> errors)
+    {
+        valid = request with { Username = request.Username?.Trim(), Email = request.Email?.Trim() };
         errors = [];
-        var trimmedUsername = username?.Trim();
-        var trimmedEmail = email?.Trim();
-
-        if (UsernameError(trimmedUsername) is { } usernameError)
-        {
-            errors["username"] = [usernameError];
-        }
-
-        if (EmailError(trimmedEmail) is { } emailError)
-        {
-            errors["email"] = [emailError];
-        }
-
-        user = errors.Count == 0 ? new ValidUser(trimmedUsername!, trimmedEmail!) : default;
+        AddError(errors, "username", UsernameError(valid.Username));
+        AddError(errors, "email", EmailError(valid.Email));
         return errors.Count == 0;
+    }
+
+    private static void AddError(Dictionary<string, string[]> errors, string member, string? error)
+    {
+        if (error is not null)
+        {
+            errors[member] = [error];
+        }
     }
 
     private static string? UsernameError(string? username) => username switch
@@ -64,12 +76,9 @@ public static class UserValidation
             return false;
         }
 
-        foreach (var c in email)
+        if (!IsStorableText(email) || email.Any(char.IsWhiteSpace))
         {
-            if (char.IsWhiteSpace(c) || char.IsControl(c))
-            {
-                return false;
-            }
+            return false;
         }
 
         var local = email.AsSpan(0, at);

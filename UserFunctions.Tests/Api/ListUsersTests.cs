@@ -57,7 +57,7 @@ public abstract class ListUsersTests(ApiHost host) : ApiTestBase(host)
 
         using var response = await Client.GetAsync("/api/users");
         var page = await ReadJsonAsync(response);
-        Assert.Equal(UsersApi.DefaultPageSize, page.GetProperty("items").GetArrayLength());
+        Assert.Equal(UserListQuery.DefaultLimit, page.GetProperty("items").GetArrayLength());
         Assert.StartsWith("/api/users?limit=20&cursor=", page.GetProperty("next").GetString(), StringComparison.Ordinal);
     }
 

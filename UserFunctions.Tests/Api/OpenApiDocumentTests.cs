@@ -1,5 +1,8 @@
 using System.Net;
 using System.Text.Json;
+using UserFunctions.Core;
+using UserFunctions.Core.Health;
+using UserFunctions.Core.OpenApi;
 using UserFunctions.Core.Users;
 
 namespace UserFunctions.Tests.Api;
@@ -14,7 +17,7 @@ public abstract class OpenApiDocumentTests(ApiHost host) : ApiTestBase(host)
 
     public sealed class OnFunctionsPostgreSql(FunctionsOnPostgreSql host) : OpenApiDocumentTests(host), IClassFixture<FunctionsOnPostgreSql>;
 
-    // What shared/API.md says each operation can answer.
+    // What the contract says each operation can answer.
     private static readonly Dictionary<string, int[]> ContractStatuses = new()
     {
         [UserOperations.CreateUser] = [201, 400, 409, 413, 415, 422, 503],
@@ -23,8 +26,8 @@ public abstract class OpenApiDocumentTests(ApiHost host) : ApiTestBase(host)
         [UserOperations.ReplaceUser] = [200, 400, 404, 409, 412, 413, 415, 503],
         [UserOperations.PatchUser] = [200, 400, 404, 409, 412, 413, 415, 422, 503],
         [UserOperations.DeleteUser] = [204, 404, 412, 503],
-        [UserOperations.GetHealth] = [200, 503],
-        [UserOperations.GetOpenApiDocument] = [200],
+        [HealthApi.OperationName] = [200, 503],
+        [OpenApiDocumentApi.OperationName] = [200],
     };
 
     public static TheoryData<string> Operations => [.. ApiOperations.All.Select(o => o.Name)];
@@ -36,7 +39,7 @@ public abstract class OpenApiDocumentTests(ApiHost host) : ApiTestBase(host)
         var operation = ApiOperations.All.Single(o => o.Name == name);
         var document = await GetDocumentAsync();
 
-        var described = document.GetProperty("paths").GetProperty($"/{UserRoutes.Prefix}/{operation.Route}").GetProperty(operation.Method.ToLowerInvariant());
+        var described = document.GetProperty("paths").GetProperty($"/{ApiOperations.RoutePrefix}/{operation.Route}").GetProperty(operation.Method.ToLowerInvariant());
 
         Assert.Equal(operation.Name, described.GetProperty("operationId").GetString());
         var responses = described.GetProperty("responses");
@@ -69,7 +72,7 @@ public abstract class OpenApiDocumentTests(ApiHost host) : ApiTestBase(host)
 
     private async Task<JsonElement> GetDocumentAsync()
     {
-        using var response = await Client.GetAsync($"/{UserRoutes.Prefix}/{UserRoutes.OpenApiDocument}");
+        using var response = await Client.GetAsync($"/{ApiOperations.RoutePrefix}/{OpenApiDocumentApi.Route}");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
         return await ReadJsonAsync(response);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using UserFunctions.Core.Data;
 
 namespace UserFunctions.Tests.Api;
 
@@ -45,6 +46,53 @@ public sealed class OutageTests
         Assert.True(elapsed < TimeSpan.FromSeconds(8 + 2), $"The request took {elapsed}: past the retry budget plus one connection timeout.");
         using var recovered = await host.Client.GetAsync(url);
         Assert.Equal(HttpStatusCode.OK, recovered.StatusCode);
+    }
+
+    [Theory]
+    [InlineData(HostKind.DevServer)]
+    [InlineData(HostKind.Functions)]
+    public async Task AKeyedWriteThatLosesTheDatabaseAfterItsClaimIsA503WithinOneRetryBudget(HostKind kind)
+    {
+        // The claim, the write and the release share the request's budget: before they did not, and a keyed write whose
+        // database stalled after the claim answered after the write's own budget plus the release's.
+        await using var host = await StartAsync(kind, new()
+        {
+            ["Database:MaxRetryCount"] = "4",
+            ["Database:MaxRetryDelaySeconds"] = "5",
+            ["Database:RetryBudgetSeconds"] = "8",
+            ["ConnectionStrings:Users"] = "Timeout=2",
+        });
+        var database = (PostgreSqlApiDatabase)host.Database;
+        await using var locker = await database.OpenAsync();
+        await using var transaction = await locker.BeginTransactionAsync();
+        await using (var lockTable = new Npgsql.NpgsqlCommand("LOCK TABLE \"Users\" IN ACCESS EXCLUSIVE MODE", locker, transaction))
+        {
+            await lockTable.ExecuteNonQueryAsync();
+        }
+
+        // The claim commits; the user's INSERT then waits on the lock until the database goes silent.
+        var clock = Stopwatch.StartNew();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/users") { Content = ApiHost.Json("""{"username":"john_doe","email":"john@example.com"}""") };
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", "\"stalled-after-claim\"");
+        var pending = host.Client.SendAsync(request);
+        await Poll.UntilAsync(async () => await database.QueriesWaitingOnLocksAsync() == 1);
+        HttpResponseMessage response;
+        await using (host.Proxy.Stall())
+        {
+            host.Proxy.DropOpenConnections();
+            response = await pending;
+        }
+
+        var elapsed = clock.Elapsed;
+        using (response)
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.NotNull(response.Headers.RetryAfter);
+        }
+
+        Assert.True(
+            elapsed < TimeSpan.FromSeconds(8) + IdempotencyStore.ReleaseTimeout + TimeSpan.FromSeconds(1),
+            $"The keyed request took {elapsed}: past one retry budget and the release's bound.");
     }
 
     [Theory]

@@ -21,9 +21,9 @@ public abstract class ConstraintTests<TDatabase>(TDatabase database) : IClassFix
     [Fact]
     public async Task TheDatabaseRejectsAUsernameThatDiffersOnlyInCase()
     {
-        await AddAsync(User.Create("john_doe", "john@example.com", Now));
+        await AddAsync(User.Create(new UserRequest("john_doe", "john@example.com"), Now));
 
-        var exception = await Assert.ThrowsAsync<DbUpdateException>(() => AddAsync(User.Create("John_Doe", "other@example.com", Now)));
+        var exception = await Assert.ThrowsAsync<DbUpdateException>(() => AddAsync(User.Create(new UserRequest("John_Doe", "other@example.com"), Now)));
 
         Assert.Equal(new DatabaseFailure(DatabaseFailureKind.UniqueViolation, "username"), DatabaseErrors.Classify(exception));
     }
@@ -31,9 +31,9 @@ public abstract class ConstraintTests<TDatabase>(TDatabase database) : IClassFix
     [Fact]
     public async Task TheDatabaseRejectsAnEmailThatDiffersOnlyInCase()
     {
-        await AddAsync(User.Create("john_doe", "john@example.com", Now));
+        await AddAsync(User.Create(new UserRequest("john_doe", "john@example.com"), Now));
 
-        var exception = await Assert.ThrowsAsync<DbUpdateException>(() => AddAsync(User.Create("jane_doe", "JOHN@Example.COM", Now)));
+        var exception = await Assert.ThrowsAsync<DbUpdateException>(() => AddAsync(User.Create(new UserRequest("jane_doe", "JOHN@Example.COM"), Now)));
 
         Assert.Equal(new DatabaseFailure(DatabaseFailureKind.UniqueViolation, "email"), DatabaseErrors.Classify(exception));
     }
@@ -41,9 +41,9 @@ public abstract class ConstraintTests<TDatabase>(TDatabase database) : IClassFix
     [Fact]
     public async Task ADuplicateEmailThatContainsTheWordUsernameIsStillAnEmailConflict()
     {
-        await AddAsync(User.Create("john_doe", "username@example.com", Now));
+        await AddAsync(User.Create(new UserRequest("john_doe", "username@example.com"), Now));
 
-        var exception = await Assert.ThrowsAsync<DbUpdateException>(() => AddAsync(User.Create("jane_doe", "UserName@example.com", Now)));
+        var exception = await Assert.ThrowsAsync<DbUpdateException>(() => AddAsync(User.Create(new UserRequest("jane_doe", "UserName@example.com"), Now)));
 
         Assert.Equal(new DatabaseFailure(DatabaseFailureKind.UniqueViolation, "email"), DatabaseErrors.Classify(exception));
     }
@@ -51,7 +51,7 @@ public abstract class ConstraintTests<TDatabase>(TDatabase database) : IClassFix
     [Fact]
     public async Task SavingWithAStaleVersionThrowsTheConcurrencyException()
     {
-        var user = User.Create("john_doe", "john@example.com", Now);
+        var user = User.Create(new UserRequest("john_doe", "john@example.com"), Now);
         await AddAsync(user);
 
         await using var first = database.CreateContext();
@@ -59,9 +59,9 @@ public abstract class ConstraintTests<TDatabase>(TDatabase database) : IClassFix
         var firstCopy = await first.Users.SingleAsync(u => u.Id == user.Id);
         var secondCopy = await second.Users.SingleAsync(u => u.Id == user.Id);
 
-        firstCopy.Replace("john_first", "first@example.com", Now.AddMinutes(1));
+        firstCopy.Replace(new UserRequest("john_first", "first@example.com"), Now.AddMinutes(1));
         await first.SaveChangesAsync();
-        secondCopy.Replace("john_second", "second@example.com", Now.AddMinutes(2));
+        secondCopy.Replace(new UserRequest("john_second", "second@example.com"), Now.AddMinutes(2));
 
         var exception = await Assert.ThrowsAsync<DbUpdateConcurrencyException>(() => second.SaveChangesAsync());
         Assert.Equal(DatabaseFailureKind.Concurrency, DatabaseErrors.Classify(exception).Kind);
@@ -70,7 +70,7 @@ public abstract class ConstraintTests<TDatabase>(TDatabase database) : IClassFix
     [Fact]
     public async Task TimestampsComeBackAsUtc()
     {
-        var user = User.Create("john_doe", "john@example.com", Now);
+        var user = User.Create(new UserRequest("john_doe", "john@example.com"), Now);
         await AddAsync(user);
 
         await using var db = database.CreateContext();

@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using UserFunctions.Core;
 using UserFunctions.Core.Data;
 using UserFunctions.Core.Users;
 
@@ -121,7 +122,7 @@ public abstract class ListQueryPlanTests<TDatabase>(TDatabase database) : IClass
         var db = scope.ServiceProvider.GetRequiredService<UsersDbContext>();
         var before = database.Commands.For(db).Count; // pooled: the context may have run other commands before
 
-        await ListAsync(scope.ServiceProvider, db, query);
+        await ListAsync(scope.ServiceProvider, query);
 
         var command = Assert.Single(database.Commands.For(db).Skip(before));
         Assert.DoesNotContain("IS NULL", command.Sql, StringComparison.OrdinalIgnoreCase);
@@ -130,13 +131,13 @@ public abstract class ListQueryPlanTests<TDatabase>(TDatabase database) : IClass
 
     protected abstract void AssertIndexSearch(string plan, string index);
 
-    private static async Task ListAsync(IServiceProvider services, UsersDbContext db, string query)
+    private static async Task ListAsync(IServiceProvider services, string query)
     {
         var context = new DefaultHttpContext { RequestServices = services };
         context.Request.Path = "/api/users";
         context.Request.QueryString = new QueryString(query == "?cursor" ? "?cursor=" + PageCursor.Encode(5) : query);
 
-        Assert.IsType<Ok<UserPage>>(await UsersApi.ListUsers(context.Request, db));
+        Assert.IsType<Ok<UserPage>>((await UsersApi.ListUsers(context.Request, services.GetRequiredService<UserServices>())).Result);
     }
 }
 
@@ -153,7 +154,7 @@ public abstract class PlanDatabase : IAsyncLifetime, IDisposable
         // so the SQL is captured from EF's diagnostic events, which leave the options untouched.
         Services = new ServiceCollection()
             .AddLogging()
-            .AddUsersData(new ConfigurationBuilder().AddInMemoryCollection(await CreateAsync()).Build())
+            .AddUsersApi(new ConfigurationBuilder().AddInMemoryCollection(await CreateAsync()).Build())
             .BuildServiceProvider();
         await using var scope = Services.CreateAsyncScope();
         await scope.ServiceProvider.GetRequiredService<UsersDbContext>().Database.MigrateAsync();

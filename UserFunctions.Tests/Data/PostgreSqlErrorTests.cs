@@ -55,7 +55,7 @@ public sealed class PostgreSqlErrorTests(PostgreSqlTestDatabase database) : ICla
     [Fact]
     public async Task ASerializationFailureIsTransient()
     {
-        var user = User.Create("john_doe", "john@example.com", DateTime.UtcNow);
+        var user = User.Create(new UserRequest("john_doe", "john@example.com"), DateTime.UtcNow);
         await using (var db = database.CreateContext())
         {
             db.Users.Add(user);

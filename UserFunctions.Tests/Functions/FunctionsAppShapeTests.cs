@@ -4,6 +4,9 @@ using System.Xml.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
+using UserFunctions.Core;
+using UserFunctions.Core.Health;
+using UserFunctions.Core.OpenApi;
 using UserFunctions.Core.Users;
 
 namespace UserFunctions.Tests.Functions;
@@ -239,11 +242,15 @@ internal sealed class FunctionsApp
         lists.SelectMany(l => l.Attributes).Where(a => LastIdentifier(a.Name) == name || LastIdentifier(a.Name) == name + "Attribute");
 
     /// <summary>The value of <c>Type.Constant</c> when <paramref name="expression"/> names a string constant of that type.</summary>
-    public static string? Constant(ExpressionSyntax expression, Type type) =>
-        expression is MemberAccessExpressionSyntax access && LastIdentifier(access.Expression) == type.Name
+    public static string? Constant(ExpressionSyntax expression, params Type[] types) =>
+        expression is MemberAccessExpressionSyntax access
+            && types.FirstOrDefault(t => t.Name == LastIdentifier(access.Expression)) is { } type
             && type.GetField(access.Name.Identifier.Text, BindingFlags.Public | BindingFlags.Static) is { IsLiteral: true } field
             ? field.GetRawConstantValue() as string
             : null;
+
+    /// <summary>Where the Functions app's attributes take their constants from: each feature's names and routes.</summary>
+    public static readonly Type[] ConstantHolders = [typeof(UserOperations), typeof(UserRoutes), typeof(HealthApi), typeof(OpenApiDocumentApi)];
 
     private static string FindRoot()
     {
@@ -281,7 +288,7 @@ internal sealed record Function(string? Name, string NameArgument, HttpTrigger T
     {
         InvocationExpressionSyntax { Expression: IdentifierNameSyntax { Identifier.Text: "nameof" } } call
             when call.ArgumentList.Arguments.Count == 1 => FunctionsApp.LastIdentifier(call.ArgumentList.Arguments[0].Expression),
-        MemberAccessExpressionSyntax access => FunctionsApp.Constant(access, typeof(UserOperations)),
+        MemberAccessExpressionSyntax access => FunctionsApp.Constant(access, FunctionsApp.ConstantHolders),
         _ => null,
     };
 }
@@ -309,7 +316,7 @@ internal sealed record HttpTrigger(string? AuthorizationLevel, IReadOnlyList<str
             .ToList();
         var route = arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.Text == "Route")?.Expression;
 
-        return new HttpTrigger(level, methods, route is null ? null : FunctionsApp.Constant(route, typeof(UserRoutes)));
+        return new HttpTrigger(level, methods, route is null ? null : FunctionsApp.Constant(route, FunctionsApp.ConstantHolders));
     }
 }
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Npgsql;
+using UserFunctions.Core;
 using UserFunctions.Core.Users;
 using UserFunctions.TestHost;
 using UserFunctions.Tests.Api;
@@ -89,7 +90,7 @@ public sealed class FunctionsHostTests(FunctionsOnSqlite host) : IClassFixture<F
         // both invocations.
         await Poll.ForAsync(() => host.Functions.CompletedInvocations.Skip(before).Count() >= 2 ? "" : null);
         Assert.Contains(host.HostLog, line => line.Contains("[Microsoft.Hosting.Lifetime]", StringComparison.Ordinal));
-        Assert.DoesNotContain(host.HostLog, line => line.StartsWith("Information: [UserFunctions.Api]", StringComparison.Ordinal)
+        Assert.DoesNotContain(host.HostLog, line => line.StartsWith("Information: [UserFunctions.", StringComparison.Ordinal)
             || line.StartsWith("Information: [Microsoft.AspNetCore", StringComparison.Ordinal)
             || line.StartsWith("Information: [Microsoft.EntityFrameworkCore", StringComparison.Ordinal));
     }
@@ -168,7 +169,7 @@ public sealed class FunctionsStartupTests
         using var created = await client.PostAsync("/api/users", ApiHost.Json("""{"username":"logged_user","email":"logged@example.com"}"""));
 
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        await Poll.ForAsync(() => log.FirstOrDefault(line => line.Contains("[UserFunctions.Api] Created user", StringComparison.Ordinal)));
+        await Poll.ForAsync(() => log.FirstOrDefault(line => line.Contains("[UserFunctions.Core.Users.UsersApi] Created user", StringComparison.Ordinal)));
         await Poll.ForAsync(() => log.FirstOrDefault(line => line.Contains("[Microsoft.EntityFrameworkCore.Database.Command]", StringComparison.Ordinal)));
     }
 

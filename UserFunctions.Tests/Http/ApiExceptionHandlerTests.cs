@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 using UserFunctions.Core.Http;
 
 namespace UserFunctions.Tests.Http;
@@ -14,7 +15,7 @@ public sealed class ApiExceptionHandlerTests
     {
         var context = NewContext();
 
-        var handled = await new ApiExceptionHandler().TryHandleAsync(
+        var handled = await new ApiExceptionHandler(NullLogger<ApiExceptionHandler>.Instance).TryHandleAsync(
             context, new BadHttpRequestException("Unexpected end of request content.", status), CancellationToken.None);
 
         Assert.True(handled);
@@ -32,7 +33,7 @@ public sealed class ApiExceptionHandlerTests
         context.RequestAborted = gone.Token;
         await gone.CancelAsync();
 
-        var handled = await new ApiExceptionHandler().TryHandleAsync(context, new IOException("reset"), CancellationToken.None);
+        var handled = await new ApiExceptionHandler(NullLogger<ApiExceptionHandler>.Instance).TryHandleAsync(context, new IOException("reset"), CancellationToken.None);
 
         Assert.False(handled);
     }

@@ -11,7 +11,7 @@ public sealed class IdempotencyKeyTests
     [InlineData("\"a\\\"b\\\\c\"", "a\"b\\c")]
     public void AQuotedStringOrABareTokenIsAKey(string header, string key)
     {
-        Assert.True(Idempotency.TryParseKey(header, out var parsed));
+        Assert.True(IdempotencyKeyHeader.TryParse(header, out var parsed));
         Assert.Equal(key, parsed);
     }
 
@@ -27,14 +27,14 @@ public sealed class IdempotencyKeyTests
     [InlineData("\"tab\there\"")]
     [InlineData("\"caf\u00e9\"")]
     public void AnythingElseIsMalformed(string? header) =>
-        Assert.False(Idempotency.TryParseKey(header, out _));
+        Assert.False(IdempotencyKeyHeader.TryParse(header, out _));
 
     [Fact]
     public void KeysHaveAtMost255Characters()
     {
-        Assert.True(Idempotency.TryParseKey(new string('k', 255), out _));
-        Assert.True(Idempotency.TryParseKey($"\"{new string('k', 255)}\"", out _));
-        Assert.False(Idempotency.TryParseKey(new string('k', 256), out _));
-        Assert.False(Idempotency.TryParseKey($"\"{new string('k', 256)}\"", out _));
+        Assert.True(IdempotencyKeyHeader.TryParse(new string('k', 255), out _));
+        Assert.True(IdempotencyKeyHeader.TryParse($"\"{new string('k', 255)}\"", out _));
+        Assert.False(IdempotencyKeyHeader.TryParse(new string('k', 256), out _));
+        Assert.False(IdempotencyKeyHeader.TryParse($"\"{new string('k', 256)}\"", out _));
     }
 }

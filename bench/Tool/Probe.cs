@@ -154,7 +154,7 @@ internal static class Probe
                 return Results.NotFound();
             }
 
-            if (!UserValidation.TryValidate(body.Username, body.Email, out var input, out var errors))
+            if (!UserValidation.TryValidate(body, out var input, out var errors))
             {
                 return Results.ValidationProblem(errors);
             }
@@ -168,8 +168,8 @@ internal static class Probe
 
                 var now = clock.GetUtcNow().UtcDateTime;
                 var version = Guid.NewGuid();
-                var normalizedUsername = User.Normalize(input.Username);
-                var normalizedEmail = User.Normalize(input.Email);
+                var normalizedUsername = User.Normalize(input.Username!);
+                var normalizedEmail = User.Normalize(input.Email!);
                 var updated = await db.Users
                     .Where(u => u.Id == userId && u.Version == current.Version)
                     .ExecuteUpdateAsync(
@@ -184,7 +184,7 @@ internal static class Probe
                 if (updated == 1)
                 {
                     context.Response.Headers.ETag = $"\"{version:N}\"";
-                    return TypedResults.Ok(new UserResponse(userId, input.Username, input.Email, current.CreatedAt, now));
+                    return TypedResults.Ok(new UserResponse(userId, input.Username!, input.Email!, current.CreatedAt, now));
                 }
             }
 

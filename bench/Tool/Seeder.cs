@@ -75,7 +75,7 @@ internal static class Seeder
                 for (var i = first; i < first + BatchSize && i <= count; i++)
                 {
                     var name = string.Create(CultureInfo.InvariantCulture, $"user{i:D6}");
-                    db.Users.Add(User.Create(name, name + "@example.com", createdAt.AddSeconds(i)));
+                    db.Users.Add(User.Create(new UserRequest(name, name + "@example.com"), createdAt.AddSeconds(i)));
                 }
 
                 db.SaveChanges();

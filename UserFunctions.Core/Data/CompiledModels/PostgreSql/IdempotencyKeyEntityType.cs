@@ -4,7 +4,6 @@ using System.Reflection;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
-using UserFunctions.Core.Http;
 
 #pragma warning disable 219, 612, 618
 #nullable disable
@@ -17,7 +16,7 @@ namespace UserFunctions.Core.Data.CompiledModels.PostgreSql
         public static RuntimeEntityType Create(RuntimeModel model, RuntimeEntityType baseEntityType = null)
         {
             var runtimeEntityType = model.AddEntityType(
-                "UserFunctions.Core.Http.IdempotencyKey",
+                "UserFunctions.Core.Data.IdempotencyKey",
                 typeof(IdempotencyKey),
                 baseEntityType,
                 propertyCount: 8,

@@ -12,7 +12,7 @@ namespace UserFunctions.Core.Data.CompiledModels.PostgreSql
     public partial class PostgreSqlUsersDbContextModel
     {
         private PostgreSqlUsersDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("8442ca81-e88a-40d5-aef2-8e989463bdeb"), entityTypeCount: 2)
+            : base(skipDetectChanges: false, modelId: new Guid("ef94dfdc-bb50-419a-a119-5a3e74ef081b"), entityTypeCount: 2)
         {
         }
 

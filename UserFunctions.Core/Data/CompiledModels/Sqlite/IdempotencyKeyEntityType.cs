@@ -3,7 +3,6 @@ using System;
 using System.Reflection;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
-using UserFunctions.Core.Http;
 
 #pragma warning disable 219, 612, 618
 #nullable disable
@@ -16,7 +15,7 @@ namespace UserFunctions.Core.Data.CompiledModels.Sqlite
         public static RuntimeEntityType Create(RuntimeModel model, RuntimeEntityType baseEntityType = null)
         {
             var runtimeEntityType = model.AddEntityType(
-                "UserFunctions.Core.Http.IdempotencyKey",
+                "UserFunctions.Core.Data.IdempotencyKey",
                 typeof(IdempotencyKey),
                 baseEntityType,
                 propertyCount: 8,

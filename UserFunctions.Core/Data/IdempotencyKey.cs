@@ -1,4 +1,4 @@
-namespace UserFunctions.Core.Http;
+namespace UserFunctions.Core.Data;
 
 /// <summary>
 /// A claimed <c>Idempotency-Key</c>: in progress while <see cref="StatusCode"/> is null, then the first response, stored in the

@@ -1,0 +1,36 @@
+using Microsoft.EntityFrameworkCore;
+using UserFunctions.Core.Data;
+
+namespace UserFunctions.Core.Users;
+
+/// <summary>
+/// The hot-path queries, compiled once per service container: EF binds a compiled query to the model it first runs on,
+/// and a container has one provider (one process may hold several containers: the tests do).
+/// </summary>
+public sealed class UserQueries
+{
+    public Func<UsersDbContext, int, CancellationToken, Task<UserResponse?>> FindById { get; } =
+        EF.CompileAsyncQuery((UsersDbContext db, int id, CancellationToken _) => db.Users
+            .AsNoTracking()
+            .Where(u => u.Id == id)
+            .Select(UserResponse.FromUser)
+            .FirstOrDefault());
+
+    /// <summary>Tracked: PUT and PATCH change this instance and save it with its version as the concurrency token.</summary>
+    public Func<UsersDbContext, int, CancellationToken, Task<User?>> FindForUpdate { get; } =
+        EF.CompileAsyncQuery((UsersDbContext db, int id, CancellationToken _) => db.Users.FirstOrDefault(u => u.Id == id));
+
+    /// <summary>
+    /// EF specializes the SQL for each null/non-null combination of the filters, so every variant is a plain
+    /// <c>WHERE Id &gt; @after [AND NormalizedUsername = @u] [AND NormalizedEmail = @e]</c> served by the primary key or an index.
+    /// </summary>
+    public Func<UsersDbContext, int, string?, string?, int, IAsyncEnumerable<UserResponse>> ListPage { get; } =
+        EF.CompileAsyncQuery((UsersDbContext db, int afterId, string? normalizedUsername, string? normalizedEmail, int take) => db.Users
+            .AsNoTracking()
+            .Where(u => u.Id > afterId
+                && (normalizedUsername == null || u.NormalizedUsername == normalizedUsername)
+                && (normalizedEmail == null || u.NormalizedEmail == normalizedEmail))
+            .OrderBy(u => u.Id)
+            .Take(take)
+            .Select(UserResponse.FromUser));
+}
