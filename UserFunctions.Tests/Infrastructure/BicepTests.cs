@@ -349,6 +349,24 @@ public partial class BicepTests
         }
     }
 
+    [Fact]
+    public void EveryVariableTheDatabaseScriptsRequireIsATemplateOutputOrAParameterVariable()
+    {
+        var outputs = Compiled.Template["outputs"]!.AsObject().Select(o => o.Key);
+        var parameterVariables = ParameterVariable().Matches(File.ReadAllText(RepositoryRoot.Combine("infra", "main.parameters.json")))
+            .Select(m => m.Groups[1].Value);
+        var known = outputs.Concat(parameterVariables).ToHashSet(StringComparer.Ordinal);
+
+        foreach (var script in new[] { "update-database.sh", "grant-app-user-azuresql.sh", "grant-app-user-postgresql.sh" })
+        {
+            var required = RequiredVariable().Matches(File.ReadAllText(RepositoryRoot.Combine("deploy", script)))
+                .Select(m => m.Groups[1].Value).Distinct().ToList();
+
+            Assert.NotEmpty(required);
+            Assert.All(required, name => Assert.True(known.Contains(name), $"deploy/{script} requires {name}: no template output or main.parameters.json variable has that name."));
+        }
+    }
+
     private static List<JsonObject> StorageAccounts()
     {
         var accounts = Compiled.OfType("Microsoft.Storage/storageAccounts").Select(CompiledBicep.Properties).ToList();
@@ -358,4 +376,12 @@ public partial class BicepTests
 
     [GeneratedRegex("password|passwd|pwd|secret|key", RegexOptions.IgnoreCase)]
     private static partial Regex SecretWords();
+
+    // ${NAME:?message}: a variable the script cannot run without.
+    [GeneratedRegex(@"\$\{([A-Z][A-Z0-9_]*):\?")]
+    private static partial Regex RequiredVariable();
+
+    // ${NAME} or ${NAME=default}: an azd environment variable main.parameters.json passes to the template.
+    [GeneratedRegex(@"\$\{([A-Z][A-Z0-9_]*)[}=]")]
+    private static partial Regex ParameterVariable();
 }
