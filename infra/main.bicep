@@ -28,8 +28,10 @@ param appIdentityName string = ''
 param appServicePlanName string = ''
 param functionAppName string = ''
 param sqlServerName string = ''
-param sqlDatabaseName string = 'users'
 param postgreSqlServerName string = ''
+
+@description('The database the app uses, on either engine\'s server.')
+param databaseName string = 'users'
 
 @description('The database: Azure SQL Database (serverless) or Azure Database for PostgreSQL Flexible Server.')
 @allowed([
@@ -39,24 +41,24 @@ param postgreSqlServerName string = ''
 param databaseEngine string = 'AzureSql'
 
 @description('Object id of the database\'s Entra admin (Azure SQL or PostgreSQL): the principal that deploys (runs the migration bundle and the grant script). Never the app.')
-param sqlAdminObjectId string
+param databaseAdminObjectId string
 
 @description('Name of the database\'s Entra admin: a user principal name, group name or application (service principal) name.')
-param sqlAdminLogin string
+param databaseAdminLogin string
 
 @allowed([
   'User'
   'Group'
   'Application'
 ])
-param sqlAdminPrincipalType string = 'User'
+param databaseAdminPrincipalType string = 'User'
 
 @description('Public endpoint of the database server. When enabled, only the "Allow Azure services" rule (0.0.0.0) is created.')
 @allowed([
   'Enabled'
   'Disabled'
 ])
-param sqlPublicNetworkAccess string = 'Enabled'
+param databasePublicNetworkAccess string = 'Enabled'
 
 @description('Azure SQL size: General Purpose serverless, GP_S_Gen5_<max vCores>. It sizes the app too (app/capacity.bicep).')
 @allowed([
@@ -196,18 +198,18 @@ module capacity 'app/capacity.bicep' = {
   }
 }
 
-module db 'app/db.bicep' = if (isAzureSql) {
-  name: 'db'
+module azureSql 'app/azuresql.bicep' = if (isAzureSql) {
+  name: 'azuresql'
   scope: rg
   params: {
     location: location
     tags: tags
-    sqlServerName: !empty(sqlServerName) ? sqlServerName : '${abbrs.sqlServers}${resourceToken}'
-    databaseName: sqlDatabaseName
-    adminObjectId: sqlAdminObjectId
-    adminLogin: sqlAdminLogin
-    adminPrincipalType: sqlAdminPrincipalType
-    publicNetworkAccess: sqlPublicNetworkAccess
+    serverName: !empty(sqlServerName) ? sqlServerName : '${abbrs.sqlServers}${resourceToken}'
+    databaseName: databaseName
+    adminObjectId: databaseAdminObjectId
+    adminLogin: databaseAdminLogin
+    adminPrincipalType: databaseAdminPrincipalType
+    publicNetworkAccess: databasePublicNetworkAccess
     skuName: sqlDatabaseSkuName
     autoPauseDelayMinutes: sqlAutoPauseDelayMinutes
     minCapacity: !empty(sqlMinCapacity) ? sqlMinCapacity : sqlSmallestMinCapacity[sqlDatabaseSkuName]
@@ -222,20 +224,19 @@ module postgreSql 'app/postgresql.bicep' = if (!isAzureSql) {
     location: location
     tags: tags
     serverName: !empty(postgreSqlServerName) ? postgreSqlServerName : '${abbrs.dBforPostgreSQLServers}${resourceToken}'
-    databaseName: sqlDatabaseName
-    adminObjectId: sqlAdminObjectId
-    adminLogin: sqlAdminLogin
-    adminPrincipalType: sqlAdminPrincipalType
-    publicNetworkAccess: sqlPublicNetworkAccess
+    databaseName: databaseName
+    adminObjectId: databaseAdminObjectId
+    adminLogin: databaseAdminLogin
+    adminPrincipalType: databaseAdminPrincipalType
+    publicNetworkAccess: databasePublicNetworkAccess
     skuName: postgreSqlSkuName
     version: postgreSqlVersion
     maxConnections: capacity.outputs.postgreSqlMaxConnections
   }
 }
 
-var databaseServerName = isAzureSql ? db!.outputs.sqlServerName : postgreSql!.outputs.serverName
-var databaseServerFqdn = isAzureSql ? db!.outputs.sqlServerFqdn : postgreSql!.outputs.serverFqdn
-var databaseName = isAzureSql ? db!.outputs.databaseName : postgreSql!.outputs.databaseName
+var databaseServerName = isAzureSql ? azureSql!.outputs.serverName : postgreSql!.outputs.serverName
+var databaseServerFqdn = isAzureSql ? azureSql!.outputs.serverFqdn : postgreSql!.outputs.serverFqdn
 
 module rbac 'app/rbac.bicep' = {
   name: 'rbac'
@@ -283,11 +284,13 @@ output AZURE_RESOURCE_GROUP string = rg.name
 output FUNCTION_APP_NAME string = api.outputs.functionAppName
 output API_BASE_URL string = 'https://${api.outputs.defaultHostName}/api'
 output DATABASE_ENGINE string = databaseEngine
-// SQL_* name the database server whichever the engine (azd environments and the pipeline already read these names).
-output SQL_SERVER_NAME string = databaseServerName
-output SQL_SERVER_FQDN string = databaseServerFqdn
-output SQL_DATABASE_NAME string = databaseName
-output SQL_SERVER_PRINCIPAL_ID string = isAzureSql ? db!.outputs.sqlServerPrincipalId : ''
+// DATABASE_* name the database server and database whichever the engine.
+output DATABASE_SERVER_NAME string = databaseServerName
+output DATABASE_SERVER_FQDN string = databaseServerFqdn
+output DATABASE_NAME string = databaseName
+// The Azure SQL server's own identity: it needs Directory Readers when a service principal runs the grant (empty for
+// PostgreSQL, which maps the app's role by object id).
+output SQL_SERVER_PRINCIPAL_ID string = isAzureSql ? azureSql!.outputs.serverPrincipalId : ''
 // The capacity plan's result, for the README's arithmetic and for whoever sizes the next step.
 output DATABASE_CONNECTION_LIMIT int = capacity.outputs.databaseLimit
 output APP_MAXIMUM_INSTANCE_COUNT int = capacity.outputs.maximumInstanceCount

@@ -97,7 +97,7 @@ public partial class BicepTests
     }
 
     [Fact]
-    public void TheSqlServerAcceptsOnlyEntraAuthentication()
+    public void TheAzureSqlServerAcceptsOnlyEntraAuthentication()
     {
         var server = CompiledBicep.Properties(Compiled.Single("Microsoft.Sql/servers"));
 
@@ -107,7 +107,7 @@ public partial class BicepTests
     }
 
     [Fact]
-    public void TheSqlServerRequiresTls12()
+    public void TheAzureSqlServerRequiresTls12()
     {
         var server = CompiledBicep.Properties(Compiled.Single("Microsoft.Sql/servers"));
 
@@ -115,19 +115,19 @@ public partial class BicepTests
     }
 
     [Fact]
-    public void TheSqlAdminComesFromDeploymentParametersAndIsNeverTheAppIdentity()
+    public void TheAzureSqlAdminComesFromDeploymentParametersAndIsNeverTheAppIdentity()
     {
         var administrators = CompiledBicep.Properties(Compiled.Single("Microsoft.Sql/servers"))["administrators"]!;
-        var dbModule = Compiled.OfType("Microsoft.Resources/deployments").Single(d => (string?)d["name"] == "db");
-        var adminObjectId = (string?)dbModule["properties"]!["parameters"]!["adminObjectId"]!["value"] ?? "";
+        var module = Compiled.OfType("Microsoft.Resources/deployments").Single(d => (string?)d["name"] == "azuresql");
+        var adminObjectId = (string?)module["properties"]!["parameters"]!["adminObjectId"]!["value"] ?? "";
 
         Assert.Equal("[parameters('adminObjectId')]", (string?)administrators["sid"]);
-        Assert.Contains("parameters('sqlAdminObjectId')", adminObjectId, StringComparison.Ordinal);
+        Assert.Contains("parameters('databaseAdminObjectId')", adminObjectId, StringComparison.Ordinal);
         Assert.DoesNotContain("principalId", adminObjectId, StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]
-    public void NoSqlFirewallRuleIsWiderThanTheAllowAzureServicesRule()
+    public void NoAzureSqlFirewallRuleIsWiderThanTheAllowAzureServicesRule()
     {
         foreach (var rule in Compiled.OfType("Microsoft.Sql/servers/firewallRules"))
         {
@@ -139,7 +139,7 @@ public partial class BicepTests
     }
 
     [Fact]
-    public void TheAllowAzureServicesRuleExistsOnlyWhenPublicNetworkAccessIsEnabled()
+    public void TheAzureSqlAllowAzureServicesRuleExistsOnlyWhenPublicNetworkAccessIsEnabled()
     {
         var rule = Compiled.Single("Microsoft.Sql/servers/firewallRules");
 
@@ -175,7 +175,7 @@ public partial class BicepTests
         var adminObjectId = (string?)module["properties"]!["parameters"]!["adminObjectId"]!["value"] ?? "";
 
         Assert.Contains("parameters('adminObjectId')", (string?)admin["name"], StringComparison.Ordinal);
-        Assert.Contains("parameters('sqlAdminObjectId')", adminObjectId, StringComparison.Ordinal);
+        Assert.Contains("parameters('databaseAdminObjectId')", adminObjectId, StringComparison.Ordinal);
         Assert.DoesNotContain("principalId", adminObjectId, StringComparison.OrdinalIgnoreCase);
     }
 
@@ -196,12 +196,12 @@ public partial class BicepTests
     }
 
     [Theory]
-    [InlineData("AzureSql", "db")]
+    [InlineData("AzureSql", "azuresql")]
     [InlineData("PostgreSql", "postgresql")]
     public void OnlyTheChosenDatabaseIsDeployed(string engine, string module)
     {
         var main = ArmEvaluator.For(Compiled.Template, new Dictionary<string, object?> { ["databaseEngine"] = engine });
-        var other = module == "db" ? "postgresql" : "db";
+        var other = module == "azuresql" ? "postgresql" : "azuresql";
 
         Assert.Equal(true, main.ModuleCondition(module));
         Assert.Equal(false, main.ModuleCondition(other));
@@ -340,12 +340,30 @@ public partial class BicepTests
 
         foreach (var name in new[]
         {
-            "AZURE_LOCATION", "AZURE_RESOURCE_GROUP", "FUNCTION_APP_NAME", "API_BASE_URL", "SQL_SERVER_NAME",
-            "SQL_SERVER_FQDN", "SQL_DATABASE_NAME", "APP_IDENTITY_NAME", "APP_IDENTITY_CLIENT_ID", "APP_IDENTITY_PRINCIPAL_ID",
+            "AZURE_LOCATION", "AZURE_RESOURCE_GROUP", "FUNCTION_APP_NAME", "API_BASE_URL", "DATABASE_SERVER_NAME",
+            "DATABASE_SERVER_FQDN", "DATABASE_NAME", "APP_IDENTITY_NAME", "APP_IDENTITY_CLIENT_ID", "APP_IDENTITY_PRINCIPAL_ID",
             "DATABASE_ENGINE",
         })
         {
             Assert.True(outputs.ContainsKey(name), $"Missing output {name}.");
+        }
+    }
+
+    [Fact]
+    public void EveryVariableTheDatabaseScriptsRequireIsATemplateOutputOrAParameterVariable()
+    {
+        var outputs = Compiled.Template["outputs"]!.AsObject().Select(o => o.Key);
+        var parameterVariables = ParameterVariable().Matches(File.ReadAllText(RepositoryRoot.Combine("infra", "main.parameters.json")))
+            .Select(m => m.Groups[1].Value);
+        var known = outputs.Concat(parameterVariables).ToHashSet(StringComparer.Ordinal);
+
+        foreach (var script in new[] { "update-database.sh", "grant-app-user-azuresql.sh", "grant-app-user-postgresql.sh" })
+        {
+            var required = RequiredVariable().Matches(File.ReadAllText(RepositoryRoot.Combine("deploy", script)))
+                .Select(m => m.Groups[1].Value).Distinct().ToList();
+
+            Assert.NotEmpty(required);
+            Assert.All(required, name => Assert.True(known.Contains(name), $"deploy/{script} requires {name}: no template output or main.parameters.json variable has that name."));
         }
     }
 
@@ -358,4 +376,12 @@ public partial class BicepTests
 
     [GeneratedRegex("password|passwd|pwd|secret|key", RegexOptions.IgnoreCase)]
     private static partial Regex SecretWords();
+
+    // ${NAME:?message}: a variable the script cannot run without.
+    [GeneratedRegex(@"\$\{([A-Z][A-Z0-9_]*):\?")]
+    private static partial Regex RequiredVariable();
+
+    // ${NAME} or ${NAME=default}: an azd environment variable main.parameters.json passes to the template.
+    [GeneratedRegex(@"\$\{([A-Z][A-Z0-9_]*)[}=]")]
+    private static partial Regex ParameterVariable();
 }

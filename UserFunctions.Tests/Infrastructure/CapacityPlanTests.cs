@@ -109,17 +109,17 @@ public class CapacityPlanTests
         Assert.Equal(engine, app.Setting("Database__Provider"));
         if (engine == "AzureSql")
         {
-            Assert.Equal(true, app.Main.ModuleCondition("db"));
+            Assert.Equal(true, app.Main.ModuleCondition("azuresql"));
             Assert.Equal(false, app.Main.ModuleCondition("postgresql"));
-            var database = app.Main.Module("db").Resources().Single(r => (string?)r["type"] == "Microsoft.Sql/servers/databases");
-            Assert.Equal(size, Map(app.Main.Module("db").Evaluate(database["sku"]))["name"]);
+            var database = app.Main.Module("azuresql").Resources().Single(r => (string?)r["type"] == "Microsoft.Sql/servers/databases");
+            Assert.Equal(size, Map(app.Main.Module("azuresql").Evaluate(database["sku"]))["name"]);
             // Serverless sizes above 4 vCores refuse a minimum below max vCores / 8.
             var maxVCores = AzureSqlMaxWorkers[size] / 75;
-            Assert.Equal(Math.Max(0.5, maxVCores / 8.0), Convert.ToDouble(Map(app.Main.Module("db").Evaluate(database["properties"]))["minCapacity"], System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(Math.Max(0.5, maxVCores / 8.0), Convert.ToDouble(Map(app.Main.Module("azuresql").Evaluate(database["properties"]))["minCapacity"], System.Globalization.CultureInfo.InvariantCulture));
         }
         else
         {
-            Assert.Equal(false, app.Main.ModuleCondition("db"));
+            Assert.Equal(false, app.Main.ModuleCondition("azuresql"));
             Assert.Equal(true, app.Main.ModuleCondition("postgresql"));
             var module = app.Main.Module("postgresql");
             var server = module.Resources().Single(r => (string?)r["type"] == "Microsoft.DBforPostgreSQL/flexibleServers");

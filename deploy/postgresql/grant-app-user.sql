@@ -1,6 +1,6 @@
 -- Least privilege for the app's role in the Users database: read and write rows, nothing else. No DDL (the migration
 -- bundle, run by the deployment principal, owns the schema), no ownership, no TRUNCATE, no GRANT OPTION: the PostgreSQL
--- counterpart of deploy/sql/grant-app-user.sql (db_datareader + db_datawriter).
+-- counterpart of deploy/azuresql/grant-app-user.sql (db_datareader + db_datawriter).
 -- Rerunnable: GRANT and ALTER DEFAULT PRIVILEGES change nothing when the privilege is already there.
 --
 -- Run it in the Users database as the server's Entra admin (who ran the migrations, so owns the tables), after the

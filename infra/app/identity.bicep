@@ -1,4 +1,5 @@
-// The app's user-assigned identity: storage, telemetry and Azure SQL (as a db_datareader/db_datawriter user).
+// The app's user-assigned identity: storage, telemetry and the database (an Azure SQL user in db_datareader +
+// db_datawriter, or a PostgreSQL role with row rights).
 
 param location string
 param tags object

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Makes the app's managed identity a db_datareader + db_datawriter user of the Users database (rerunnable).
-# Runs deploy/sql/grant-app-user.sql with go-sqlcmd as whoever is signed in (ActiveDirectoryDefault: the pipeline's
-# federated identity after azure/login, or `az login` locally). That principal must be the SQL server's Entra admin.
+# Makes the app's managed identity a db_datareader + db_datawriter user of the Users database on Azure SQL (rerunnable).
+# Runs deploy/azuresql/grant-app-user.sql with go-sqlcmd as whoever is signed in (ActiveDirectoryDefault: the pipeline's
+# federated identity after azure/login, or `az login` locally). That principal must be the Azure SQL server's Entra
+# admin.
 #
-#   deploy/grant-app-user.sh <sql-server-fqdn> <database> <app-identity-name>
-#   (or set SQL_SERVER_FQDN, SQL_DATABASE_NAME, APP_IDENTITY_NAME: the Bicep outputs)
+#   deploy/grant-app-user-azuresql.sh <server-fqdn> <database> <app-identity-name>
+#   (or set DATABASE_SERVER_FQDN, DATABASE_NAME, APP_IDENTITY_NAME: the Bicep outputs)
 #
 # go-sqlcmd (the Go `sqlcmd`, which supports --authentication-method ActiveDirectoryDefault; the older ODBC sqlcmd
 # from mssql-tools does not) is used from PATH, or SQLCMD if set, or downloaded once into .tools/ from its GitHub
@@ -13,8 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-server="${1:-${SQL_SERVER_FQDN:?SQL server FQDN (argument 1 or SQL_SERVER_FQDN)}}"
-database="${2:-${SQL_DATABASE_NAME:?database name (argument 2 or SQL_DATABASE_NAME)}}"
+server="${1:-${DATABASE_SERVER_FQDN:?server FQDN (argument 1 or DATABASE_SERVER_FQDN)}}"
+database="${2:-${DATABASE_NAME:?database name (argument 2 or DATABASE_NAME)}}"
 identity="${3:-${APP_IDENTITY_NAME:?app identity name (argument 3 or APP_IDENTITY_NAME)}}"
 
 # Identity names are [A-Za-z0-9_-]; refuse anything that could break out of the script's quoting.
@@ -48,4 +49,4 @@ echo "Granting [$identity] db_datareader + db_datawriter on $server/$database"
   --authentication-method ActiveDirectoryDefault \
   -b \
   -v "AppIdentityName=$identity" \
-  -i deploy/sql/grant-app-user.sql
+  -i deploy/azuresql/grant-app-user.sql

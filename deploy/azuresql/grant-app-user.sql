@@ -5,8 +5,8 @@
 -- Run it connected to the Users database as the server's Entra admin (the deployment principal), with the
 -- sqlcmd variable AppIdentityName = the name of the user-assigned identity (Bicep output APP_IDENTITY_NAME):
 --   sqlcmd -S tcp:<server>.database.windows.net,1433 -d <db> --authentication-method ActiveDirectoryDefault \
---          -b -v AppIdentityName=<identity name> -i deploy/sql/grant-app-user.sql
--- (deploy/grant-app-user.sh does exactly that.)
+--          -b -v AppIdentityName=<identity name> -i deploy/azuresql/grant-app-user.sql
+-- (deploy/grant-app-user-azuresql.sh does exactly that.)
 
 SET NOCOUNT ON;
 SET XACT_ABORT ON;

@@ -1,10 +1,10 @@
 // Azure SQL logical server with Entra-only authentication and a serverless database.
-// The SQL admin is the deployment principal (it runs the migration bundle and the grant script);
-// the app's identity is only ever a database user with db_datareader + db_datawriter (deploy/sql/grant-app-user.sql).
+// The server's Entra admin is the deployment principal (it runs the migration bundle and the grant script); the app's
+// identity is only ever a database user with db_datareader + db_datawriter (deploy/azuresql/grant-app-user.sql).
 
 param location string
 param tags object
-param sqlServerName string
+param serverName string
 param databaseName string
 
 @description('Object id of the Entra principal that administers the server (the deploying user, group or service principal).')
@@ -43,8 +43,8 @@ param minCapacity string
 ])
 param backupStorageRedundancy string
 
-resource sqlServer 'Microsoft.Sql/servers@2023-08-01' = {
-  name: sqlServerName
+resource server 'Microsoft.Sql/servers@2023-08-01' = {
+  name: serverName
   location: location
   tags: tags
   // Lets the server look principals up in Microsoft Graph once a tenant admin grants it Directory Readers:
@@ -69,7 +69,7 @@ resource sqlServer 'Microsoft.Sql/servers@2023-08-01' = {
 
 // "Allow Azure services and resources to access this server": the special 0.0.0.0 - 0.0.0.0 rule, never an IP range.
 resource allowAzureServices 'Microsoft.Sql/servers/firewallRules@2023-08-01' = if (publicNetworkAccess == 'Enabled') {
-  parent: sqlServer
+  parent: server
   name: 'AllowAllWindowsAzureIps'
   properties: {
     startIpAddress: '0.0.0.0'
@@ -78,7 +78,7 @@ resource allowAzureServices 'Microsoft.Sql/servers/firewallRules@2023-08-01' = i
 }
 
 resource database 'Microsoft.Sql/servers/databases@2023-08-01' = {
-  parent: sqlServer
+  parent: server
   name: databaseName
   location: location
   tags: tags
@@ -95,7 +95,7 @@ resource database 'Microsoft.Sql/servers/databases@2023-08-01' = {
   }
 }
 
-output sqlServerName string = sqlServer.name
-output sqlServerFqdn string = sqlServer.properties.fullyQualifiedDomainName
+output serverName string = server.name
+output serverFqdn string = server.properties.fullyQualifiedDomainName
 output databaseName string = database.name
-output sqlServerPrincipalId string = sqlServer.identity.principalId
+output serverPrincipalId string = server.identity.principalId

@@ -3,12 +3,12 @@ using Microsoft.SqlServer.TransactSql.ScriptDom;
 
 namespace UserFunctions.Tests.Infrastructure;
 
-// deploy/sql/grant-app-user.sql, parsed as Azure SQL would after sqlcmd substitutes its variables.
-public partial class GrantAppUserScriptTests
+// deploy/azuresql/grant-app-user.sql, parsed as Azure SQL would after sqlcmd substitutes its variables.
+public partial class GrantAppUserAzureSqlTests
 {
     private const string IdentityName = "id-api-abc123";
 
-    private static readonly string ScriptPath = RepositoryRoot.Combine("deploy", "sql", "grant-app-user.sql");
+    private static readonly string ScriptPath = RepositoryRoot.Combine("deploy", "azuresql", "grant-app-user.sql");
 
     [Fact]
     public void TheScriptParsesWithoutErrorsOnceItsVariablesAreSubstituted()
@@ -29,10 +29,10 @@ public partial class GrantAppUserScriptTests
     [Fact]
     public void TheGrantRunnerSuppliesTheAppIdentityNameVariable()
     {
-        var runner = File.ReadAllText(RepositoryRoot.Combine("deploy", "grant-app-user.sh"));
+        var runner = File.ReadAllText(RepositoryRoot.Combine("deploy", "grant-app-user-azuresql.sh"));
 
         Assert.Contains("-v \"AppIdentityName=", runner, StringComparison.Ordinal);
-        Assert.Contains("deploy/sql/grant-app-user.sql", runner, StringComparison.Ordinal);
+        Assert.Contains("deploy/azuresql/grant-app-user.sql", runner, StringComparison.Ordinal);
     }
 
     [Fact]
