@@ -288,7 +288,7 @@ output SQL_SERVER_NAME string = databaseServerName
 output SQL_SERVER_FQDN string = databaseServerFqdn
 output SQL_DATABASE_NAME string = databaseName
 output SQL_SERVER_PRINCIPAL_ID string = isAzureSql ? db!.outputs.sqlServerPrincipalId : ''
-// The capacity plan's result, for the README's arithmetic and for whoever sizes the next step.
+// The capacity plan's result, for docs/deploy.md's arithmetic and for whoever sizes the next step.
 output DATABASE_CONNECTION_LIMIT int = capacity.outputs.databaseLimit
 output APP_MAXIMUM_INSTANCE_COUNT int = capacity.outputs.maximumInstanceCount
 output APP_PER_INSTANCE_CONCURRENCY int = capacity.outputs.perInstanceConcurrency

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Http;
 namespace UserFunctions.Core.OpenApi;
 
 /// <summary>
-/// Serves the OpenAPI 3.1 description of shared/API.md. It is a reviewed document embedded in Core rather than one generated
+/// Serves the OpenAPI 3.1 description of docs/contract.md. It is a reviewed document embedded in Core rather than one generated
 /// from endpoint metadata, because the Functions host has no minimal-API endpoints to generate from; tests check that it
 /// lists every operation of <see cref="Users.ApiOperations"/> with its status codes and problem bodies.
 /// </summary>

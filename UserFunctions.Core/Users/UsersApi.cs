@@ -11,7 +11,7 @@ using UserFunctions.Core.Http;
 namespace UserFunctions.Core.Users;
 
 /// <summary>
-/// The users operations of shared/API.md. Each handler takes ASP.NET Core types and returns an <see cref="IResult"/>, so the
+/// The users operations of docs/contract.md. Each handler takes ASP.NET Core types and returns an <see cref="IResult"/>, so the
 /// Functions app and any ASP.NET Core host run exactly this code. Database failures propagate: each host maps them to
 /// problems in one place (<see cref="ApiExceptionHandler"/>, and the Functions app's worker middleware).
 /// </summary>

@@ -14,7 +14,7 @@ public abstract class OpenApiDocumentTests(ApiHost host) : ApiTestBase(host)
 
     public sealed class OnFunctionsPostgreSql(FunctionsOnPostgreSql host) : OpenApiDocumentTests(host), IClassFixture<FunctionsOnPostgreSql>;
 
-    // What shared/API.md says each operation can answer.
+    // What docs/contract.md says each operation can answer.
     private static readonly Dictionary<string, int[]> ContractStatuses = new()
     {
         [UserOperations.CreateUser] = [201, 400, 409, 413, 415, 422, 503],
