@@ -291,7 +291,7 @@ output DATABASE_NAME string = databaseName
 // The Azure SQL server's own identity: it needs Directory Readers when a service principal runs the grant (empty for
 // PostgreSQL, which maps the app's role by object id).
 output SQL_SERVER_PRINCIPAL_ID string = isAzureSql ? azureSql!.outputs.serverPrincipalId : ''
-// The capacity plan's result, for the README's arithmetic and for whoever sizes the next step.
+// The capacity plan's result, for docs/deploy.md's arithmetic and for whoever sizes the next step.
 output DATABASE_CONNECTION_LIMIT int = capacity.outputs.databaseLimit
 output APP_MAXIMUM_INSTANCE_COUNT int = capacity.outputs.maximumInstanceCount
 output APP_PER_INSTANCE_CONCURRENCY int = capacity.outputs.perInstanceConcurrency

@@ -18,7 +18,7 @@ public enum DatabaseProvider
     PostgreSql,
 }
 
-/// <summary>The database settings, read and checked once at start-up. See the configuration table in README.md.</summary>
+/// <summary>The database settings, read and checked once at start-up. See the configuration table in docs/configuration.md.</summary>
 public sealed record DatabaseSettings
 {
     public const string ConnectionStringName = "Users";

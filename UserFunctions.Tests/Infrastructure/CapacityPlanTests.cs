@@ -132,7 +132,7 @@ public class CapacityPlanTests
     }
 
     [Theory]
-    // The figures README.md's "How far it scales" quotes: (size, lowest maximum the platform accepts) → instances × concurrency.
+    // The figures docs/deploy.md's "How far it scales" quotes: (size, lowest maximum the platform accepts) → instances × concurrency.
     [InlineData("AzureSql", "GP_S_Gen5_1", PlatformLowestMaximum, 40, 1)]
     [InlineData("AzureSql", "GP_S_Gen5_2", PlatformLowestMaximum, 40, 2)]
     [InlineData("AzureSql", "GP_S_Gen5_4", PlatformLowestMaximum, 40, 5)]
