@@ -42,6 +42,20 @@ internal sealed class Measurements(string folder)
 
     public void Add(ColdStartRun run) => Record(ColdStarts, run, "coldstart.jsonl");
 
+    /// <summary>The measurements of a past run, from the lines in its folder.</summary>
+    public static Measurements Read(string folder)
+    {
+        var measured = new Measurements(folder);
+        List<T> Lines<T>(string file) => File.Exists(Path.Combine(folder, file))
+            ? [.. File.ReadLines(Path.Combine(folder, file)).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<T>(l, Json.Options)!)]
+            : [];
+        measured.Load.AddRange(Lines<LoadRound>("load.jsonl"));
+        measured.Quiet.AddRange(Lines<QuietWait>("quiet.jsonl"));
+        measured.Memory.AddRange(Lines<MemorySample>("memory.jsonl"));
+        measured.ColdStarts.AddRange(Lines<ColdStartRun>("coldstart.jsonl"));
+        return measured;
+    }
+
     private void Record<T>(List<T> list, T item, string file)
     {
         list.Add(item);

@@ -86,6 +86,24 @@ internal sealed class RunCommand : IDisposable
         }
     }
 
+    /// <summary>The <c>report</c> command: rebuilds a past run's result.json from its raw files (and its meta) and prints the tables.</summary>
+    public static async Task<int> ReportAgainAsync(string folder)
+    {
+        var resultFile = Path.Combine(folder, "result.json");
+        if (!File.Exists(resultFile))
+        {
+            Console.Error.WriteLine($"report: no {resultFile}");
+            return 1;
+        }
+
+        using var previous = JsonDocument.Parse(await File.ReadAllTextAsync(resultFile));
+        var meta = previous.RootElement.GetProperty("meta").Deserialize<RunMeta>(Json.Options)!;
+        var result = Report.Build(meta, Measurements.Read(folder));
+        await File.WriteAllTextAsync(resultFile, JsonSerializer.Serialize(result, Json.Indented) + "\n");
+        Tables.Print(result, Console.Out);
+        return 0;
+    }
+
     public void Dispose() => _http.Dispose();
 
     private async Task RunAsync()
