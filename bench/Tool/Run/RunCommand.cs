@@ -227,6 +227,16 @@ internal sealed class RunCommand : IDisposable
         await AdminAsync("ALTER SYSTEM SET fsync = on");
         await AdminAsync("ALTER SYSTEM SET full_page_writes = on");
         await AdminAsync("SELECT pg_reload_conf()");
+        for (var attempt = 0; await AdminAsync("SHOW fsync") != "on"; attempt++)
+        {
+            if (attempt == 50)
+            {
+                throw new BenchException("PostgreSQL did not take fsync = on after a reload");
+            }
+
+            await Task.Delay(100);
+        }
+
         var dataDirectory = await AdminAsync("SHOW data_directory");
         _postmaster = int.Parse(File.ReadLines(Path.Combine(dataDirectory, "postmaster.pid")).First(), CultureInfo.InvariantCulture);
         Console.Error.WriteLine(Invariant(
