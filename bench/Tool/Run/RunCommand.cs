@@ -289,9 +289,8 @@ internal sealed class RunCommand : IDisposable
         {
             await WaitOkAsync(Url(_portA, "/api/health"), serverA);
             await WaitOkAsync(Url(_portB, "/api/health"), serverB);
-            var worker = kindA == ServerKind.Functions ? serverA.Worker() : serverA.Id;
-            var a = new Slot("a", _portA, InWork(pagesA), serverA, worker == serverA.Id ? [serverA.Id] : [serverA.Id, worker], worker);
-            var b = new Slot("b", _portB, InWork(pagesB), serverB, [serverB.Id], serverB.Id);
+            var a = SlotOf("a", kindA, _portA, InWork(pagesA), serverA);
+            var b = SlotOf("b", kindB, _portB, InWork(pagesB), serverB);
             await SmokeAsync(a, $"{suite}-a");
             await SmokeAsync(b, $"{suite}-b");
 
@@ -325,6 +324,18 @@ internal sealed class RunCommand : IDisposable
             await ColdStartsAsync(suite, (ServerKind.Functions, new Database.Sqlite(Copy("cold-f.db")), "/api/users/1"),
                 (ServerKind.Empty, new Database.None(), "/api/hello"));
         }
+    }
+
+    private static Slot SlotOf(string name, ServerKind kind, int port, string pagesFile, ServerProcess server)
+    {
+        if (kind != ServerKind.Functions)
+        {
+            return new Slot(name, port, pagesFile, server, [server.Id], server.Id);
+        }
+
+        // The Functions app's CPU is the test host's and its worker's; its memory is the worker's.
+        var worker = server.Worker();
+        return new Slot(name, port, pagesFile, server, [server.Id, worker], worker);
     }
 
     /// <summary>Per scenario: a warm-up of each server, then alternating rounds (a burst of other work on a shared machine then lands on both).</summary>
