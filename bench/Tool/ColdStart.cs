@@ -1,8 +1,20 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using UserFunctions.Bench.Tool.Run;
 
 namespace UserFunctions.Bench.Tool;
+
+/// <summary>One cold-start measurement: milliseconds from process start (and from its child's start) to the first 200.</summary>
+internal sealed record ColdStartResult(
+    IReadOnlyList<double> RunsMs,
+    double MedianMs,
+    double MinMs,
+    double MaxMs,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<double>? ChildRunsMs,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? ChildMedianMs);
 
 /// <summary>
 /// Times process start to the first 200 response, several times, and prints one JSON line:
@@ -16,6 +28,7 @@ internal static class ColdStart
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(2);
 
+    /// <summary>The <c>coldstart</c> command: prints the result as one JSON line.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
         if (args.Length < 4 || !int.TryParse(args[0], CultureInfo.InvariantCulture, out var runs) || runs < 1)
@@ -24,11 +37,28 @@ internal static class ColdStart
             return 2;
         }
 
-        var url = new Uri(args[1]);
-        var workingDirectory = args[2];
-        var command = args[3];
-        var arguments = args[4..];
+        var info = new ProcessStartInfo(args[3]) { WorkingDirectory = args[2], UseShellExecute = false };
+        foreach (var argument in args[4..])
+        {
+            info.ArgumentList.Add(argument);
+        }
 
+        if (await MeasureAsync(runs, new Uri(args[1]), info, Console.Error) is not { } result)
+        {
+            return 1;
+        }
+
+        Console.WriteLine(JsonSerializer.Serialize(result, Json.Options));
+        return 0;
+    }
+
+    /// <summary>
+    /// Starts the process <paramref name="runs"/> times; null (with the reason in the log) when a run fails. With
+    /// <paramref name="serverOutput"/>, the process's output goes there; otherwise to this process's console.
+    /// </summary>
+    public static async Task<ColdStartResult?> MeasureAsync(int runs, Uri url, ProcessStartInfo info, TextWriter log, TextWriter? serverOutput = null)
+    {
+        info.RedirectStandardOutput = info.RedirectStandardError = serverOutput is not null;
         // A first request that takes long (EF's start-up on a busy machine) must be waited for, not cancelled and sent again.
         using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero, UseProxy = false })
         {
@@ -38,22 +68,31 @@ internal static class ColdStart
         // Warm up the poller (JIT, sockets) and make sure nothing else answers on the port.
         if (await TryGetAsync(http, url) is not null || IsListening(url))
         {
-            Console.Error.WriteLine($"coldstart: something already listens on {url.Authority}; stop it first.");
-            return 1;
+            log.WriteLine($"coldstart: something already listens on {url.Authority}; stop it first.");
+            return null;
         }
 
         var times = new List<double>();
         var childTimes = new List<double>();
         for (var run = 0; run < runs; run++)
         {
-            var info = new ProcessStartInfo(command) { WorkingDirectory = workingDirectory, UseShellExecute = false };
-            foreach (var argument in arguments)
+            var stopwatch = Stopwatch.StartNew();
+            using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {info.FileName}");
+            if (serverOutput is not null)
             {
-                info.ArgumentList.Add(argument);
+                DataReceivedEventHandler write = (_, e) =>
+                {
+                    if (e.Data is not null)
+                    {
+                        serverOutput.WriteLine(e.Data);
+                    }
+                };
+                process.OutputDataReceived += write;
+                process.ErrorDataReceived += write;
+                process.BeginOutputReadLine();
+                process.BeginErrorReadLine();
             }
 
-            var stopwatch = Stopwatch.StartNew();
-            using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {command}");
             double? elapsed = null;
             try
             {
@@ -81,23 +120,18 @@ internal static class ColdStart
 
             if (elapsed is null)
             {
-                Console.Error.WriteLine($"coldstart: run {run + 1} got no 200 from {url} within {StartTimeout.TotalSeconds} s (exited: {process.HasExited}).");
-                return 1;
+                log.WriteLine($"coldstart: run {run + 1} got no 200 from {url} within {StartTimeout.TotalSeconds} s (exited: {process.HasExited}).");
+                return null;
             }
 
             times.Add(Math.Round(elapsed.Value, 1));
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"coldstart: run {run + 1}: {elapsed.Value:F1} ms"));
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"coldstart: run {run + 1}: {elapsed.Value:F1} ms"));
             await Task.Delay(250);
         }
 
-        var sorted = times.Order().ToList();
-        var children = childTimes.Count == times.Count
-            ? string.Create(CultureInfo.InvariantCulture, $$""","child_runs_ms":[{{string.Join(",", childTimes.Select(t => t.ToString(CultureInfo.InvariantCulture)))}}],"child_median_ms":{{Median(childTimes)}}""")
-            : "";
-        Console.WriteLine(string.Create(
-            CultureInfo.InvariantCulture,
-            $$"""{"runs_ms":[{{string.Join(",", times.Select(t => t.ToString(CultureInfo.InvariantCulture)))}}],"median_ms":{{Median(times)}},"min_ms":{{sorted[0]}},"max_ms":{{sorted[^1]}}{{children}}}"""));
-        return 0;
+        return new ColdStartResult(
+            times, Median(times), times.Min(), times.Max(),
+            childTimes.Count == times.Count ? childTimes : null, childTimes.Count == times.Count ? Median(childTimes) : null);
     }
 
     private static double Median(IEnumerable<double> values)

@@ -9,26 +9,34 @@ namespace UserFunctions.Bench.Tool;
 /// </summary>
 internal static class Pages
 {
+    /// <summary>The <c>pages</c> command: prints one path a line.</summary>
     public static int Write(string flavour, int users, int pageSize)
     {
-        for (var after = 0; after < users; after += pageSize)
+        if (flavour is not ("api" or "baseline"))
         {
-            var path = flavour switch
-            {
-                "api" when after == 0 => $"/api/users?limit={pageSize}",
-                "api" => $"/api/users?limit={pageSize}&cursor={PageCursor.Encode(after)}",
-                "baseline" => $"/api/users?limit={pageSize}&after={after}",
-                _ => null,
-            };
-            if (path is null)
-            {
-                Console.Error.WriteLine($"pages: unknown flavour '{flavour}'; expected api or baseline");
-                return 2;
-            }
+            Console.Error.WriteLine($"pages: unknown flavour '{flavour}'; expected api or baseline");
+            return 2;
+        }
 
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{path}"));
+        foreach (var path in Of(flavour == "api", users, pageSize))
+        {
+            Console.WriteLine(path);
         }
 
         return 0;
+    }
+
+    public static IEnumerable<string> Of(bool api, int users, int pageSize)
+    {
+        for (var after = 0; after < users; after += pageSize)
+        {
+            var next = (api, after) switch
+            {
+                (true, 0) => "",
+                (true, _) => $"&cursor={PageCursor.Encode(after)}",
+                _ => string.Create(CultureInfo.InvariantCulture, $"&after={after}"),
+            };
+            yield return string.Create(CultureInfo.InvariantCulture, $"/api/users?limit={pageSize}{next}");
+        }
     }
 }

@@ -1,10 +1,13 @@
 using System.Globalization;
 using UserFunctions.Bench.Tool;
+using UserFunctions.Bench.Tool.Run;
 
 return args switch
 {
-    ["seed-postgresql", var connectionString, var count] => Seeder.RunPostgreSql(connectionString, int.Parse(count, CultureInfo.InvariantCulture)),
-    ["seed", var path, var count] => Seeder.Run(path, int.Parse(count, CultureInfo.InvariantCulture)),
+    ["seed-postgresql", var connectionString, var count] => Seeder.RunPostgreSql(connectionString, int.Parse(count, CultureInfo.InvariantCulture), Console.Out),
+    ["seed", var path, var count] => Seeder.Run(path, int.Parse(count, CultureInfo.InvariantCulture), Console.Out),
+    ["run", .. var rest] => await RunCommand.RunAsync(rest),
+    ["report", var folder] => await RunCommand.ReportAgainAsync(folder),
     ["coldstart", .. var rest] => await ColdStart.RunAsync(rest),
     ["probe", .. var rest] => await Probe.RunAsync(rest),
     ["pages", var flavour, var count, var pageSize] => Pages.Write(flavour, int.Parse(count, CultureInfo.InvariantCulture), int.Parse(pageSize, CultureInfo.InvariantCulture)),
@@ -15,6 +18,10 @@ static int Usage()
 {
     Console.Error.WriteLine("""
         usage:
+          run [--suites ...] [--duration ...] ... (--help for all)
+              the benchmarks of docs/performance.md: bash bench/run.sh passes its arguments here
+          report <run folder>
+              a past run's result.json and tables again, from its raw measurements (bench/results/runs/<run id>)
           seed <database file> <user count>
               creates the file with the API's own SQLite migrations and inserts <user count> users (one transaction)
           seed-postgresql <connection string> <user count>

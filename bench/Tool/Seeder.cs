@@ -17,7 +17,7 @@ internal static class Seeder
 {
     private const int BatchSize = 1000;
 
-    public static int Run(string path, int count)
+    public static int Run(string path, int count, TextWriter output)
     {
         var stopwatch = Stopwatch.StartNew();
         foreach (var file in new[] { path, path + "-wal", path + "-shm" })
@@ -40,11 +40,11 @@ internal static class Seeder
         }
 
         SqliteConnection.ClearAllPools();
-        Console.WriteLine($"seed: {count} users in {path} ({stopwatch.ElapsedMilliseconds} ms)");
+        output.WriteLine($"seed: {count} users in {path} ({stopwatch.ElapsedMilliseconds} ms)");
         return 0;
     }
 
-    public static int RunPostgreSql(string connectionString, int count)
+    public static int RunPostgreSql(string connectionString, int count, TextWriter output)
     {
         var stopwatch = Stopwatch.StartNew();
         var options = new DbContextOptionsBuilder<PostgreSqlUsersDbContext>().UseNpgsql(connectionString).Options;
@@ -59,7 +59,7 @@ internal static class Seeder
         }
 
         NpgsqlConnection.ClearAllPools();
-        Console.WriteLine($"seed: {count} users in PostgreSQL database {new NpgsqlConnectionStringBuilder(connectionString).Database} ({stopwatch.ElapsedMilliseconds} ms)");
+        output.WriteLine($"seed: {count} users in PostgreSQL database {new NpgsqlConnectionStringBuilder(connectionString).Database} ({stopwatch.ElapsedMilliseconds} ms)");
         return 0;
     }
 
