@@ -60,6 +60,8 @@ public sealed class OutageTests
             ["Database:MaxRetryCount"] = "4",
             ["Database:MaxRetryDelaySeconds"] = "5",
             ["Database:RetryBudgetSeconds"] = "8",
+            // Should the cut miss the INSERT waiting on the lock, its command times out instead of waiting 30 s.
+            ["Database:CommandTimeoutSeconds"] = "4",
             ["ConnectionStrings:Users"] = "Timeout=2",
         });
         var database = (PostgreSqlApiDatabase)host.Database;
