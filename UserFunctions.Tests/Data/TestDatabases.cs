@@ -55,7 +55,7 @@ public sealed class PostgreSqlTestDatabase : ITestDatabase
     public UsersDbContext CreateContext()
     {
         var options = new DbContextOptionsBuilder<PostgreSqlUsersDbContext>();
-        DataServiceCollectionExtensions.UsePostgreSql(options, new DatabaseSettings { Provider = DatabaseProvider.PostgreSql, ConnectionString = ConnectionString });
+        DataServiceCollectionExtensions.UsePostgreSql(options, new DatabaseOptions { Provider = DatabaseProvider.PostgreSql, ConnectionString = ConnectionString });
         return new PostgreSqlUsersDbContext(options.Options);
     }
 

@@ -129,12 +129,12 @@ public sealed class TruthfulWriteTests(PostgreSqlTestDatabase database) : IClass
     private PostgreSqlUsersDbContext CreateContext(params IInterceptor[] interceptors)
     {
         var options = new DbContextOptionsBuilder<PostgreSqlUsersDbContext>();
-        DataServiceCollectionExtensions.UsePostgreSql(options, new DatabaseSettings
+        DataServiceCollectionExtensions.UsePostgreSql(options, new DatabaseOptions
         {
             Provider = DatabaseProvider.PostgreSql,
             ConnectionString = database.ConnectionString,
             MaxRetryCount = 2,
-            MaxRetryDelay = TimeSpan.FromMilliseconds(100),
+            MaxRetryDelaySeconds = 1,
         });
         return new PostgreSqlUsersDbContext(options.AddInterceptors(interceptors).Options);
     }
