@@ -18,6 +18,9 @@ public sealed partial class PostgresServer
 
     private static readonly Lazy<Task<PostgresServer>> Instance = new(StartAsync);
 
+    // Apple silicon, Intel.
+    private static readonly string[] HomebrewPrefixes = ["/opt/homebrew/opt", "/usr/local/opt"];
+
     private static readonly SemaphoreSlim CreateDatabaseLock = new(1, 1);
 
     private readonly Cluster _cluster;
@@ -91,7 +94,7 @@ public sealed partial class PostgresServer
         var candidates = new[] { Environment.GetEnvironmentVariable("PG_BIN") }
             .Concat(VersionFolders("/usr/lib/postgresql", "*").Select(v => Path.Combine(v, "bin")))
             .Concat((Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-            .Concat(new[] { "/opt/homebrew/opt", "/usr/local/opt" }.SelectMany(opt => VersionFolders(opt, "postgresql*")).Select(v => Path.Combine(v, "bin")))
+            .Concat(HomebrewPrefixes.SelectMany(opt => VersionFolders(opt, "postgresql*")).Select(v => Path.Combine(v, "bin")))
             .Concat(VersionFolders(Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.ProgramFiles), "PostgreSQL"), "*").Select(v => Path.Combine(v, "bin")));
         return candidates.FirstOrDefault(bin => !string.IsNullOrEmpty(bin) && File.Exists(Path.Combine(bin, initdb)))
             ?? throw new InvalidOperationException(
