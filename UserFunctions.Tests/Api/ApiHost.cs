@@ -123,23 +123,8 @@ public abstract class ApiHost(HostKind kind, Func<TestDatabase> createDatabase) 
 
     public Task ExecuteSqlAsync(string sql) => Database.ExecuteSqlAsync(sql);
 
-    /// <summary>
-    /// POST /api/users: the one way the tests create users. An Idempotency-Key, when given, is sent as is (so malformed keys can
-    /// be tested); <paramref name="configure"/> sets anything else.
-    /// </summary>
-    public async Task<HttpResponseMessage> PostUserAsync(HttpContent body, string? idempotencyKey = null, Action<HttpRequestMessage>? configure = null)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/users") { Content = body };
-        AddIdempotencyKey(request, idempotencyKey);
-        configure?.Invoke(request);
-        return await Client.SendAsync(request);
-    }
-
-    public Task<HttpResponseMessage> PostUserAsync(string json, string? idempotencyKey = null, Action<HttpRequestMessage>? configure = null) =>
-        PostUserAsync(Json(json), idempotencyKey, configure);
-
     public Task<HttpResponseMessage> CreateAsync(string username, string email) =>
-        PostUserAsync(JsonSerializer.Serialize(new NewUser(username, email), JsonSerializerOptions.Web));
+        Client.PostUserAsync(JsonSerializer.Serialize(new NewUser(username, email), JsonSerializerOptions.Web));
 
     public async Task<JsonElement> CreateUserAsync(string username, string email)
     {
@@ -149,14 +134,6 @@ public abstract class ApiHost(HostKind kind, Func<TestDatabase> createDatabase) 
     }
 
     public static StringContent Json(string json, string mediaType = "application/json") => new(json, Encoding.UTF8, mediaType);
-
-    public static void AddIdempotencyKey(HttpRequestMessage request, string? key)
-    {
-        if (key is not null)
-        {
-            request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
-        }
-    }
 
     private sealed record NewUser(string Username, string Email);
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 
@@ -50,17 +49,6 @@ public abstract class ApiTestBase(ApiHost host) : IAsyncLifetime
         configure?.Invoke(request);
         return await Client.SendAsync(request);
     }
-
-    /// <summary>A merge-patch of <paramref name="url"/>, with an Idempotency-Key and an If-Match when they are given.</summary>
-    protected Task<HttpResponseMessage> PatchUserAsync(string url, string json, string? idempotencyKey = null, string? ifMatch = null) =>
-        SendAsync(HttpMethod.Patch, url, ApiHost.Json(json, "application/merge-patch+json"), r =>
-        {
-            ApiHost.AddIdempotencyKey(r, idempotencyKey);
-            if (ifMatch is not null)
-            {
-                r.Headers.IfMatch.Add(EntityTagHeaderValue.Parse(ifMatch));
-            }
-        });
 
     protected static async Task<JsonElement> ReadJsonAsync(HttpResponseMessage response) =>
         await response.Content.ReadFromJsonAsync<JsonElement>();

@@ -28,7 +28,7 @@ public abstract class LostReplyTests(ApiHost host) : ApiTestBase(host)
     {
         var lost = Proxy.LoseNextReplyTo("INSERT INTO \"Users\"");
 
-        using var response = await Server.PostUserAsync(JohnJson);
+        using var response = await Client.PostUserAsync(JohnJson);
 
         await AssertLostAsync(lost);
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
@@ -59,7 +59,7 @@ public abstract class LostReplyTests(ApiHost host) : ApiTestBase(host)
         var (url, etag) = await CreateJohnAsync();
         var lost = Proxy.LoseNextReplyTo("UPDATE \"Users\"");
 
-        using var response = await PatchUserAsync(url, """{"email":"johnny@example.com"}""", ifMatch: etag);
+        using var response = await Client.PatchUserAsync(url, """{"email":"johnny@example.com"}""", ifMatch: etag);
 
         await AssertLostAsync(lost);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -91,9 +91,9 @@ public abstract class LostReplyTests(ApiHost host) : ApiTestBase(host)
         var key = $"\"{Guid.NewGuid()}\"";
         var lost = Proxy.LoseNextReplyTo(statement);
 
-        using var response = await Server.PostUserAsync(JohnJson, key);
+        using var response = await Client.PostUserAsync(JohnJson, key);
         await AssertLostAsync(lost);
-        using var retry = await Server.PostUserAsync(JohnJson, key);
+        using var retry = await Client.PostUserAsync(JohnJson, key);
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
@@ -112,9 +112,9 @@ public abstract class LostReplyTests(ApiHost host) : ApiTestBase(host)
         var key = $"\"{Guid.NewGuid()}\"";
         var lost = Proxy.LoseNextReplyTo(statement);
 
-        using var response = await PatchUserAsync(url, """{"username":"jane_doe"}""", key, ifMatch: etag);
+        using var response = await Client.PatchUserAsync(url, """{"username":"jane_doe"}""", key, ifMatch: etag);
         await AssertLostAsync(lost);
-        using var retry = await PatchUserAsync(url, """{"username":"jane_doe"}""", key, ifMatch: etag);
+        using var retry = await Client.PatchUserAsync(url, """{"username":"jane_doe"}""", key, ifMatch: etag);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
@@ -133,7 +133,7 @@ public abstract class LostReplyTests(ApiHost host) : ApiTestBase(host)
         {
             using var response = i % 3 == 2
                 ? await Client.GetAsync(url)
-                : await Server.PostUserAsync($$"""{"username":"user_{{i}}","email":"user{{i}}@example.com"}""", i % 3 == 1 ? $"\"{Guid.NewGuid()}\"" : null);
+                : await Client.PostUserAsync($$"""{"username":"user_{{i}}","email":"user{{i}}@example.com"}""", i % 3 == 1 ? $"\"{Guid.NewGuid()}\"" : null);
             return (response.StatusCode, Location: response.Headers.Location?.OriginalString);
         })).ToList();
 
@@ -162,7 +162,7 @@ public abstract class LostReplyTests(ApiHost host) : ApiTestBase(host)
 
     private async Task<(string Url, string ETag)> CreateJohnAsync()
     {
-        using var response = await Server.PostUserAsync(JohnJson);
+        using var response = await Client.PostUserAsync(JohnJson);
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         return (response.Headers.Location!.OriginalString, ETagOf(response));
     }

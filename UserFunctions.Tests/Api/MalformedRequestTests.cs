@@ -37,7 +37,7 @@ public abstract class MalformedRequestTests(ApiHost host) : ApiTestBase(host)
     {
         using var content = new StringContent(body, System.Text.Encoding.UTF8, mediaType);
 
-        using var response = await Server.PostUserAsync(content);
+        using var response = await Client.PostUserAsync(content);
 
         Assert.True(status == response.StatusCode, what);
         await AssertProblemAsync(response, status);
@@ -64,7 +64,7 @@ public abstract class MalformedRequestTests(ApiHost host) : ApiTestBase(host)
     {
         using var content = new ByteArrayContent("""{"username":"john_doe","email":"john@example.com"}"""u8.ToArray());
 
-        using var response = await Server.PostUserAsync(content);
+        using var response = await Client.PostUserAsync(content);
 
         await AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType);
         Assert.Equal(0, await Server.CountUsersAsync());
@@ -76,7 +76,7 @@ public abstract class MalformedRequestTests(ApiHost host) : ApiTestBase(host)
         using var content = new ByteArrayContent("""{"username":"john_doe","email":"john@example.com"}"""u8.ToArray());
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "iso-8859-1" };
 
-        using var response = await Server.PostUserAsync(content);
+        using var response = await Client.PostUserAsync(content);
 
         await AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType);
     }
@@ -88,7 +88,7 @@ public abstract class MalformedRequestTests(ApiHost host) : ApiTestBase(host)
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         content.Headers.ContentLength = null;
 
-        using var response = await Server.PostUserAsync(content);
+        using var response = await Client.PostUserAsync(content);
 
         await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
     }

@@ -170,7 +170,7 @@ public sealed class FunctionsStartupTests
         await using var host = await ApiHost.StartFunctionsAsync(settings, functionKey: null, loggerFactory);
         using var client = new HttpClient { BaseAddress = host.BaseAddress };
 
-        using var created = await client.PostAsync("/api/users", ApiHost.Json("""{"username":"logged_user","email":"logged@example.com"}"""));
+        using var created = await client.PostUserAsync("""{"username":"logged_user","email":"logged@example.com"}""");
 
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         await Poll.ForAsync(() => log.GetSnapshot().FirstOrDefault(record => record.Message.Contains("[UserFunctions.Core.Users.UsersApi] Created user", StringComparison.Ordinal))?.Message);
