@@ -6,6 +6,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using UserFunctions.Core.Data.CompiledModels.PostgreSql;
 using UserFunctions.Core.Data.CompiledModels.Sqlite;
@@ -16,77 +17,63 @@ namespace UserFunctions.Core.Data;
 public static class DataServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers a pooled <see cref="UsersDbContext"/> on the provider that configuration names, and, when
-    /// <see cref="DatabaseSettings.MigrateOnStartup"/> says so, a start-up step that applies pending migrations. Throws at
-    /// start-up, naming the setting, when the settings are wrong.
+    /// Registers <see cref="DatabaseOptions"/>, a pooled <see cref="UsersDbContext"/> on the provider that configuration names,
+    /// and a start-up step that applies pending migrations when <see cref="DatabaseOptions.AppliesMigrationsOnStartup"/> says so.
+    /// Wrong settings stop start-up with a message naming the setting: a wrong provider here, the others when the host starts.
     /// The contexts use EF's compiled models (Data/CompiledModels), so start-up skips model building; after a model change run
     /// <c>dotnet ef dbcontext optimize --project UserFunctions.Core --context SqliteUsersDbContext --output-dir Data/CompiledModels/Sqlite --namespace UserFunctions.Core.Data.CompiledModels.Sqlite</c>
     /// and the same for <c>SqlServerUsersDbContext</c> and <c>PostgreSqlUsersDbContext</c> (a test fails until you do).
     /// </summary>
     public static IServiceCollection AddUsersData(this IServiceCollection services, IConfiguration configuration)
     {
-        var settings = DatabaseSettings.From(configuration);
-        services.AddSingleton(settings);
-        // PostgreSQL keeps whole microseconds; a clock with that precision makes a write's response match later reads.
-        services.TryAddSingleton(settings.Provider == DatabaseProvider.PostgreSql ? MicrosecondClock.Instance : TimeProvider.System);
+        // The provider picks the context type, so it is read now; everything else is read and checked when the host starts.
+        var provider = DatabaseOptions.ProviderFrom(configuration);
+        services.AddOptions<DatabaseOptions>()
+            // The configuration given, not the container's: hosts and tests alike hand theirs in, and a bare container has none.
+            .Bind(configuration.GetSection(DatabaseOptions.SectionName))
+            .Configure(options => options.ReadConnectionString(configuration))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
 
-        switch (settings.Provider)
+        // PostgreSQL keeps whole microseconds; a clock with that precision makes a write's response match later reads.
+        services.TryAddSingleton(provider == DatabaseProvider.PostgreSql ? MicrosecondClock.Instance : TimeProvider.System);
+
+        switch (provider)
         {
             case DatabaseProvider.Sqlite:
-                services.AddDbContextPool<UsersDbContext, SqliteUsersDbContext>(options =>
-                    UseSqlite(options, settings).UseModel(SqliteUsersDbContextModel.Instance));
+                services.AddDbContextPool<UsersDbContext, SqliteUsersDbContext>((serviceProvider, options) =>
+                    UseSqlite(options, Options(serviceProvider)).UseModel(SqliteUsersDbContextModel.Instance));
                 break;
 
             case DatabaseProvider.SqlServer or DatabaseProvider.AzureSql:
-                if (settings.UsesAccessToken)
-                {
-                    AddAccessTokens(services, settings);
-                    services.TryAddSingleton<SqlAccessTokenInterceptor>();
-                }
-
-                services.AddDbContextPool<UsersDbContext, SqlServerUsersDbContext>((provider, options) =>
-                {
-                    UseSqlServer(options, settings).UseModel(SqlServerUsersDbContextModel.Instance);
-                    if (settings.UsesAccessToken)
-                    {
-                        options.AddInterceptors(provider.GetRequiredService<SqlAccessTokenInterceptor>());
-                    }
-                });
+                services.AddDbContextPool<UsersDbContext, SqlServerUsersDbContext>((serviceProvider, options) =>
+                    UseSqlServer(options, Options(serviceProvider)).UseModel(SqlServerUsersDbContextModel.Instance));
                 break;
 
             case DatabaseProvider.PostgreSql:
-                if (settings.UsesAccessToken)
-                {
-                    AddAccessTokens(services, settings);
-                }
-
                 // One data source for the app (its connection pool, and the token password when passwordless), disposed with the container.
-                services.TryAddSingleton(provider => CreatePostgreSqlDataSource(
-                    settings, settings.UsesAccessToken ? provider.GetRequiredService<AccessTokenProvider>() : null));
-                services.AddDbContextPool<UsersDbContext, PostgreSqlUsersDbContext>((provider, options) =>
-                    UsePostgreSql(options, settings, provider.GetRequiredService<NpgsqlDataSource>()).UseModel(PostgreSqlUsersDbContextModel.Instance));
+                services.TryAddSingleton(CreatePostgreSqlDataSource);
+                services.TryAddSingleton<TokenCredential>(serviceProvider => CreateCredential(Options(serviceProvider)));
+                services.TryAddSingleton<AccessTokenProvider>();
+                services.AddDbContextPool<UsersDbContext, PostgreSqlUsersDbContext>((serviceProvider, options) =>
+                    UsePostgreSql(options, Options(serviceProvider), serviceProvider.GetRequiredService<NpgsqlDataSource>()).UseModel(PostgreSqlUsersDbContextModel.Instance));
                 break;
-
-            default:
-                throw new InvalidOperationException($"Unknown database provider {settings.Provider}.");
         }
 
-        if (settings.MigrateOnStartup)
-        {
-            services.AddHostedService<MigrationService>();
-        }
-
+        services.AddHostedService<MigrationService>();
         return services;
     }
 
-    internal static DbContextOptionsBuilder UseSqlite(DbContextOptionsBuilder options, DatabaseSettings settings) =>
+    private static DatabaseOptions Options(IServiceProvider services) => services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
+
+    internal static DbContextOptionsBuilder UseSqlite(DbContextOptionsBuilder options, DatabaseOptions settings) =>
         QuietFailedCommands(options
             .UseSqlite(settings.ConnectionString, sqlite => sqlite.CommandTimeout(settings.CommandTimeoutSeconds))
             .AddInterceptors(new SqliteConnectionTuning(settings.CommandTimeoutSeconds * 1000)));
 
     // Azure SQL gets EF's Azure SQL entry point (its engine type drives Azure-specific SQL and defaults); SQL Server elsewhere
     // keeps UseSqlServer. Both use the same context, migrations and retry budget.
-    internal static DbContextOptionsBuilder UseSqlServer(DbContextOptionsBuilder options, DatabaseSettings settings) =>
+    internal static DbContextOptionsBuilder UseSqlServer(DbContextOptionsBuilder options, DatabaseOptions settings) =>
         QuietFailedCommands(settings.Provider == DatabaseProvider.AzureSql
             ? options.UseAzureSql(settings.ConnectionString, sql => sql
                 .CommandTimeout(settings.CommandTimeoutSeconds)
@@ -95,7 +82,7 @@ public static class DataServiceCollectionExtensions
                 .CommandTimeout(settings.CommandTimeoutSeconds)
                 .ExecutionStrategy(dependencies => new BudgetedSqlServerExecutionStrategy(dependencies, settings))));
 
-    internal static DbContextOptionsBuilder UsePostgreSql(DbContextOptionsBuilder options, DatabaseSettings settings, NpgsqlDataSource? dataSource = null)
+    internal static DbContextOptionsBuilder UsePostgreSql(DbContextOptionsBuilder options, DatabaseOptions settings, NpgsqlDataSource? dataSource = null)
     {
         void Configure(Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.NpgsqlDbContextOptionsBuilder npgsql) => npgsql
             .CommandTimeout(settings.CommandTimeoutSeconds)
@@ -106,16 +93,13 @@ public static class DataServiceCollectionExtensions
             : options.UseNpgsql(dataSource, Configure));
     }
 
-    private static NpgsqlDataSource CreatePostgreSqlDataSource(DatabaseSettings settings, AccessTokenProvider? tokens)
+    private static NpgsqlDataSource CreatePostgreSqlDataSource(IServiceProvider services)
     {
+        var settings = Options(services);
         var builder = new NpgsqlDataSourceBuilder(settings.ConnectionString);
-        return (tokens?.ConfigurePostgreSqlPassword(builder) ?? builder).Build();
-    }
-
-    private static void AddAccessTokens(IServiceCollection services, DatabaseSettings settings)
-    {
-        services.TryAddSingleton<TokenCredential>(_ => CreateCredential(settings));
-        services.TryAddSingleton<AccessTokenProvider>();
+        return settings.UsesAccessToken
+            ? services.GetRequiredService<AccessTokenProvider>().ConfigurePostgreSqlPassword(builder).Build()
+            : builder.Build();
     }
 
     private sealed class MicrosecondClock : TimeProvider
@@ -140,9 +124,9 @@ public static class DataServiceCollectionExtensions
             (CoreEventId.QueryIterationFailed, LogLevel.Debug),
             (CoreEventId.SaveChangesFailed, LogLevel.Debug)));
 
-    // A named user-assigned identity skips DefaultAzureCredential's chain; otherwise the same code works with
-    // `az login` on a laptop, a pipeline's federated identity and a system-assigned identity in Azure.
-    private static TokenCredential CreateCredential(DatabaseSettings settings) =>
+    // PostgreSQL's token password: a named user-assigned identity skips DefaultAzureCredential's chain; otherwise the same code
+    // works with `az login` on a laptop, a pipeline's federated identity and a system-assigned identity in Azure.
+    private static TokenCredential CreateCredential(DatabaseOptions settings) =>
         settings.ManagedIdentityClientId is { } clientId
             ? new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(clientId))
             : new DefaultAzureCredential();

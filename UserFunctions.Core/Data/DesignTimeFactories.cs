@@ -11,7 +11,7 @@ internal sealed class SqliteDesignTimeFactory : IDesignTimeDbContextFactory<Sqli
     public SqliteUsersDbContext CreateDbContext(string[] args)
     {
         var options = new DbContextOptionsBuilder<SqliteUsersDbContext>();
-        DataServiceCollectionExtensions.UseSqlite(options, new DatabaseSettings());
+        DataServiceCollectionExtensions.UseSqlite(options, new DatabaseOptions());
         return new SqliteUsersDbContext(options.Options);
     }
 }
@@ -23,7 +23,7 @@ internal sealed class SqlServerDesignTimeFactory : IDesignTimeDbContextFactory<S
 
     public SqlServerUsersDbContext CreateDbContext(string[] args)
     {
-        var settings = new DatabaseSettings
+        var settings = new DatabaseOptions
         {
             Provider = DatabaseProvider.SqlServer,
             ConnectionString = "Server=tcp:localhost,1433;Database=Users;Encrypt=True",
@@ -44,7 +44,7 @@ internal sealed class PostgreSqlDesignTimeFactory : IDesignTimeDbContextFactory<
 {
     public PostgreSqlUsersDbContext CreateDbContext(string[] args)
     {
-        var settings = new DatabaseSettings
+        var settings = new DatabaseOptions
         {
             Provider = DatabaseProvider.PostgreSql,
             ConnectionString = "Host=localhost;Database=users",

@@ -2,20 +2,27 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace UserFunctions.Core.Data;
 
 /// <summary>
 /// Creates and migrates the database when the host starts, so a fresh clone runs with no setup. Runs in
 /// <see cref="IHostedLifecycleService.StartingAsync"/>, before the server takes its first request.
-/// Registered by default on SQLite, on PostgreSQL only when <c>Database:MigrateOnStartup=true</c> is set, never on SQL
-/// Server: deployed schemas change through the migration bundle, and the app's identity has no DDL rights.
+/// Does so by default on SQLite, on PostgreSQL only when <c>Database:MigrateOnStartup=true</c> is set, never on SQL
+/// Server (<see cref="DatabaseOptions.AppliesMigrationsOnStartup"/>): deployed schemas change through the migration bundle, and
+/// the app's identity has no DDL rights.
 /// </summary>
-internal sealed partial class MigrationService(IServiceScopeFactory scopes, ILogger<MigrationService> logger)
+internal sealed partial class MigrationService(IServiceScopeFactory scopes, IOptions<DatabaseOptions> options, ILogger<MigrationService> logger)
     : IHostedLifecycleService
 {
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
+        if (!options.Value.AppliesMigrationsOnStartup)
+        {
+            return;
+        }
+
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<UsersDbContext>();
         var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();

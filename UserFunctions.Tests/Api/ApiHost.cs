@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using System.Reflection;
 using System.Text;
@@ -7,8 +6,10 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using UserFunctions.DevServer;
 using UserFunctions.TestHost;
+using UserFunctions.Tests.Data;
 
 namespace UserFunctions.Tests.Api;
 
@@ -25,7 +26,7 @@ public enum HostKind
 /// One running API and its own database, shared by the tests of one class (xunit runs those one at a time, and
 /// <see cref="ApiTestBase"/> empties the table before each). Every test class in Api/ runs on each host and database.
 /// </summary>
-public abstract class ApiHost(HostKind kind, Func<ApiDatabase> createDatabase) : IAsyncLifetime
+public abstract class ApiHost(HostKind kind, Func<TestDatabase> createDatabase) : IAsyncLifetime
 {
     public const string FunctionKey = "test-function-key";
 
@@ -34,7 +35,7 @@ public abstract class ApiHost(HostKind kind, Func<ApiDatabase> createDatabase) :
 
     public HostKind Kind { get; } = kind;
 
-    public ApiDatabase Database { get; } = createDatabase();
+    public TestDatabase Database { get; } = createDatabase();
 
     /// <summary>A client that passes the function key, so every operation is reachable on either host.</summary>
     public HttpClient Client { get; private set; } = null!;
@@ -46,7 +47,7 @@ public abstract class ApiHost(HostKind kind, Func<ApiDatabase> createDatabase) :
     /// What the host logged: the dev server at Warning or above; on Functions, the test host and, through it, the worker at
     /// Information or above.
     /// </summary>
-    public ConcurrentQueue<string> HostLog { get; } = new();
+    public FakeLogCollector HostLog { get; } = new();
 
     /// <summary>The built Functions app the test host runs (the test project builds it first).</summary>
     public static string FunctionsAppDirectory { get; } = typeof(ApiHost).Assembly
@@ -62,7 +63,7 @@ public abstract class ApiHost(HostKind kind, Func<ApiDatabase> createDatabase) :
                 builder.WebHost.UseTestServer();
                 builder.Configuration.AddInMemoryCollection(settings);
                 builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Logging:LogLevel:Default"] = "Warning" });
-                builder.Logging.AddProvider(new QueueLoggerProvider(HostLog));
+                builder.Logging.AddProvider(new FakeLoggerProvider(HostLog));
             });
             await _devServer.StartAsync();
             Client = _devServer.GetTestClient();
@@ -92,8 +93,8 @@ public abstract class ApiHost(HostKind kind, Func<ApiDatabase> createDatabase) :
         });
 
     /// <summary>A logger factory that keeps what the test host logs (the worker's logs among it) at Information and above.</summary>
-    public static ILoggerFactory LoggerInto(ConcurrentQueue<string> lines) =>
-        LoggerFactory.Create(logging => logging.SetMinimumLevel(LogLevel.Information).AddProvider(new QueueLoggerProvider(lines)));
+    public static ILoggerFactory LoggerInto(FakeLogCollector log) =>
+        LoggerFactory.Create(logging => logging.SetMinimumLevel(LogLevel.Information).AddProvider(new FakeLoggerProvider(log)));
 
     // xunit disposes a fixture whose start failed too, so each step checks what exists.
     public async Task DisposeAsync()
@@ -122,8 +123,8 @@ public abstract class ApiHost(HostKind kind, Func<ApiDatabase> createDatabase) :
 
     public Task ExecuteSqlAsync(string sql) => Database.ExecuteSqlAsync(sql);
 
-    public async Task<HttpResponseMessage> CreateAsync(string username, string email) =>
-        await Client.PostAsJsonAsync("/api/users", new { username, email });
+    public Task<HttpResponseMessage> CreateAsync(string username, string email) =>
+        Client.PostUserAsync(JsonSerializer.Serialize(new NewUser(username, email), JsonSerializerOptions.Web));
 
     public async Task<JsonElement> CreateUserAsync(string username, string email)
     {
@@ -134,39 +135,22 @@ public abstract class ApiHost(HostKind kind, Func<ApiDatabase> createDatabase) :
 
     public static StringContent Json(string json, string mediaType = "application/json") => new(json, Encoding.UTF8, mediaType);
 
-    private sealed class QueueLoggerProvider(ConcurrentQueue<string> lines) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => new QueueLogger(lines);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class QueueLogger(ConcurrentQueue<string> lines) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                lines.Enqueue($"{logLevel}: {formatter(state, exception)}");
-        }
-    }
+    private sealed record NewUser(string Username, string Email);
 }
 
-public sealed class DevServerOnSqlite() : ApiHost(HostKind.DevServer, () => new SqliteApiDatabase(pooling: true));
+public sealed class DevServerOnSqlite() : ApiHost(HostKind.DevServer, () => new SqliteTestDatabase(pooling: true));
 
-public sealed class FunctionsOnSqlite() : ApiHost(HostKind.Functions, () => new SqliteApiDatabase(pooling: false));
+public sealed class FunctionsOnSqlite() : ApiHost(HostKind.Functions, () => new SqliteTestDatabase(pooling: false));
 
-public sealed class DevServerOnPostgreSql() : ApiHost(HostKind.DevServer, () => new PostgreSqlApiDatabase());
+public sealed class DevServerOnPostgreSql() : ApiHost(HostKind.DevServer, () => new PostgreSqlTestDatabase());
 
-public sealed class FunctionsOnPostgreSql() : ApiHost(HostKind.Functions, () => new PostgreSqlApiDatabase());
+public sealed class FunctionsOnPostgreSql() : ApiHost(HostKind.Functions, () => new PostgreSqlTestDatabase());
 
 /// <summary>A host of either kind on a PostgreSQL database with settings of its own, for a test that starts and stops it itself.</summary>
 public sealed class CustomPostgreSqlHost(HostKind kind, IReadOnlyDictionary<string, string?> settings)
-    : ApiHost(kind, () => new PostgreSqlApiDatabase(settings)), IAsyncDisposable
+    : ApiHost(kind, () => new PostgreSqlTestDatabase(settings)), IAsyncDisposable
 {
     async ValueTask IAsyncDisposable.DisposeAsync() => await DisposeAsync();
 
-    public FaultProxy Proxy => ((PostgreSqlApiDatabase)Database).Proxy;
+    public FaultProxy Proxy => ((PostgreSqlTestDatabase)Database).Proxy;
 }

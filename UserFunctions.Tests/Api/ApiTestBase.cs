@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 
@@ -16,7 +15,7 @@ public abstract class ApiTestBase(ApiHost host) : IAsyncLifetime
 
     protected HttpClient Client => Server.Client;
 
-    public Task InitializeAsync() => Server.Database.DeleteAllUsersAsync();
+    public Task InitializeAsync() => Server.Database.EmptyAsync();
 
     public Task DisposeAsync() => Task.CompletedTask;
 
@@ -49,29 +48,6 @@ public abstract class ApiTestBase(ApiHost host) : IAsyncLifetime
         using var request = new HttpRequestMessage(method, url) { Content = content };
         configure?.Invoke(request);
         return await Client.SendAsync(request);
-    }
-
-    /// <summary>POST /api/users, with an Idempotency-Key when one is given (sent as is, so malformed keys can be tested).</summary>
-    protected Task<HttpResponseMessage> PostUserAsync(string json, string? idempotencyKey = null) =>
-        SendAsync(HttpMethod.Post, "/api/users", ApiHost.Json(json), r => AddIdempotencyKey(r, idempotencyKey));
-
-    /// <summary>A merge-patch of <paramref name="url"/>, with an Idempotency-Key and an If-Match when they are given.</summary>
-    protected Task<HttpResponseMessage> PatchUserAsync(string url, string json, string? idempotencyKey = null, string? ifMatch = null) =>
-        SendAsync(HttpMethod.Patch, url, ApiHost.Json(json, "application/merge-patch+json"), r =>
-        {
-            AddIdempotencyKey(r, idempotencyKey);
-            if (ifMatch is not null)
-            {
-                r.Headers.IfMatch.Add(EntityTagHeaderValue.Parse(ifMatch));
-            }
-        });
-
-    private static void AddIdempotencyKey(HttpRequestMessage request, string? key)
-    {
-        if (key is not null)
-        {
-            request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
-        }
     }
 
     protected static async Task<JsonElement> ReadJsonAsync(HttpResponseMessage response) =>

@@ -102,7 +102,7 @@ public abstract class CreateUserTests(ApiHost host) : ApiTestBase(host)
     [Fact]
     public async Task MissingFieldsAreValidationErrorsKeyedByField()
     {
-        using var response = await Client.PostAsync("/api/users", ApiHost.Json("{}"));
+        using var response = await Client.PostUserAsync("{}");
 
         var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
         var errors = problem.GetProperty("errors");

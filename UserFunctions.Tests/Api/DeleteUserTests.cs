@@ -32,7 +32,7 @@ public abstract class DeleteUserTests(ApiHost host) : ApiTestBase(host)
     public async Task DeleteWithAStaleIfMatchIs412AndKeepsTheUser()
     {
         using var created = await Server.CreateAsync("john_doe", "john@example.com");
-        using var update = await Client.PutAsync(created.Headers.Location, ApiHost.Json("{\"username\":\"jane_doe\",\"email\":\"jane@example.com\"}"));
+        using var update = await Client.PutAsync(created.Headers.Location, ApiHost.Json("""{"username":"jane_doe","email":"jane@example.com"}"""));
 
         using var stale = await SendAsync(HttpMethod.Delete, created.Headers.Location!.OriginalString,
             configure: r => r.Headers.IfMatch.Add(EntityTagHeaderValue.Parse(ETagOf(created))));

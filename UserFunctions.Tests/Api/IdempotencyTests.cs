@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using UserFunctions.Tests.Data;
 
 namespace UserFunctions.Tests.Api;
 
@@ -14,7 +15,7 @@ public abstract class IdempotencyTests(ApiHost host) : ApiTestBase(host)
 
     public sealed class OnFunctionsPostgreSql(FunctionsOnPostgreSql host) : IdempotencyTests(host), IClassFixture<FunctionsOnPostgreSql>;
 
-    private const string JohnJson = "{\"username\":\"john_doe\",\"email\":\"john@example.com\"}";
+    private const string JohnJson = """{"username":"john_doe","email":"john@example.com"}""";
 
     // Keys are never reused across tests, so the keys table needs no emptying between them.
     private readonly string _key = $"\"{Guid.NewGuid()}\"";
@@ -22,8 +23,8 @@ public abstract class IdempotencyTests(ApiHost host) : ApiTestBase(host)
     [Fact]
     public async Task RepeatingAPostWithTheSameKeyReplaysTheFirstResponseAndCreatesOneUser()
     {
-        using var first = await PostUserAsync(JohnJson, _key);
-        using var repeat = await PostUserAsync(JohnJson, _key);
+        using var first = await Client.PostUserAsync(JohnJson, _key);
+        using var repeat = await Client.PostUserAsync(JohnJson, _key);
 
         Assert.Equal(HttpStatusCode.Created, first.StatusCode);
         Assert.Equal(HttpStatusCode.Created, repeat.StatusCode);
@@ -39,8 +40,8 @@ public abstract class IdempotencyTests(ApiHost host) : ApiTestBase(host)
     {
         var bare = Guid.NewGuid().ToString();
 
-        using var first = await PostUserAsync(JohnJson, bare);
-        using var repeat = await PostUserAsync(JohnJson, $"\"{bare}\"");
+        using var first = await Client.PostUserAsync(JohnJson, bare);
+        using var repeat = await Client.PostUserAsync(JohnJson, $"\"{bare}\"");
 
         Assert.Equal(HttpStatusCode.Created, first.StatusCode);
         Assert.Equal(HttpStatusCode.Created, repeat.StatusCode);
@@ -51,9 +52,9 @@ public abstract class IdempotencyTests(ApiHost host) : ApiTestBase(host)
     [Fact]
     public async Task TheSameKeyWithADifferentBodyIs422AndWritesNothing()
     {
-        using var first = await PostUserAsync(JohnJson, _key);
+        using var first = await Client.PostUserAsync(JohnJson, _key);
 
-        using var different = await PostUserAsync("{\"username\":\"jane_doe\",\"email\":\"jane@example.com\"}", _key);
+        using var different = await Client.PostUserAsync("""{"username":"jane_doe","email":"jane@example.com"}""", _key);
 
         await AssertProblemAsync(different, HttpStatusCode.UnprocessableEntity);
         Assert.Equal(1, await Server.CountUsersAsync());
@@ -64,9 +65,9 @@ public abstract class IdempotencyTests(ApiHost host) : ApiTestBase(host)
     [Fact]
     public async Task TheSameKeyOnAnotherOperationIs422()
     {
-        using var created = await PostUserAsync(JohnJson, _key);
+        using var created = await Client.PostUserAsync(JohnJson, _key);
 
-        using var patch = await PatchUserAsync(created.Headers.Location!.OriginalString, "{\"username\":\"jane_doe\"}", _key);
+        using var patch = await Client.PatchUserAsync(created.Headers.Location!.OriginalString, """{"username":"jane_doe"}""", _key);
 
         await AssertProblemAsync(patch, HttpStatusCode.UnprocessableEntity);
         using var reread = await Client.GetAsync(created.Headers.Location);
@@ -88,7 +89,7 @@ public abstract class IdempotencyTests(ApiHost host) : ApiTestBase(host)
             key = new string('k', 256);
         }
 
-        using var response = await PostUserAsync(JohnJson, key);
+        using var response = await Client.PostUserAsync(JohnJson, key);
 
         var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.Equal("Idempotency-Key", problem.GetProperty("header").GetString());
@@ -98,7 +99,7 @@ public abstract class IdempotencyTests(ApiHost host) : ApiTestBase(host)
     [Fact]
     public async Task TwoKeysAre400()
     {
-        using var response = await SendAsync(HttpMethod.Post, "/api/users", ApiHost.Json(JohnJson), r =>
+        using var response = await Client.PostUserAsync(JohnJson, configure: r =>
         {
             r.Headers.TryAddWithoutValidation("Idempotency-Key", "\"one\"");
             r.Headers.TryAddWithoutValidation("Idempotency-Key", "\"two\"");
@@ -111,7 +112,7 @@ public abstract class IdempotencyTests(ApiHost host) : ApiTestBase(host)
     [Fact]
     public async Task ALongestKeyIsAccepted()
     {
-        using var response = await PostUserAsync(JohnJson, new string('k', 255));
+        using var response = await Client.PostUserAsync(JohnJson, new string('k', 255));
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
     }
@@ -122,8 +123,8 @@ public abstract class IdempotencyTests(ApiHost host) : ApiTestBase(host)
         using var created = await Server.CreateAsync("john_doe", "john@example.com");
         var url = created.Headers.Location!.OriginalString;
 
-        using var first = await PatchUserAsync(url, "{\"username\":\"jane_doe\"}", _key);
-        using var repeat = await PatchUserAsync(url, "{\"username\":\"jane_doe\"}", _key);
+        using var first = await Client.PatchUserAsync(url, """{"username":"jane_doe"}""", _key);
+        using var repeat = await Client.PatchUserAsync(url, """{"username":"jane_doe"}""", _key);
 
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         Assert.Equal(HttpStatusCode.OK, repeat.StatusCode);
@@ -139,10 +140,10 @@ public abstract class IdempotencyTests(ApiHost host) : ApiTestBase(host)
     {
         using var created = await Server.CreateAsync("john_doe", "john@example.com");
         var url = created.Headers.Location!.OriginalString;
-        using var first = await PatchUserAsync(url, "{\"username\":\"jane_doe\"}", _key);
-        using var other = await Client.PutAsync(url, ApiHost.Json("{\"username\":\"jim_doe\",\"email\":\"jim@example.com\"}"));
+        using var first = await Client.PatchUserAsync(url, """{"username":"jane_doe"}""", _key);
+        using var other = await Client.PutAsync(url, ApiHost.Json("""{"username":"jim_doe","email":"jim@example.com"}"""));
 
-        using var repeat = await PatchUserAsync(url, "{\"username\":\"jane_doe\"}", _key);
+        using var repeat = await Client.PatchUserAsync(url, """{"username":"jane_doe"}""", _key);
 
         Assert.Equal(ETagOf(first), ETagOf(repeat));
         using var reread = await Client.GetAsync(url);
@@ -152,11 +153,11 @@ public abstract class IdempotencyTests(ApiHost host) : ApiTestBase(host)
     [Fact]
     public async Task ARepeatWhileTheFirstRequestIsStillRunningIs409()
     {
-        using var first = await PostUserAsync(JohnJson, _key);
+        using var first = await Client.PostUserAsync(JohnJson, _key);
         // The first request's claim, as it is while that request runs: claimed just now, no response yet.
         await Server.ExecuteSqlAsync("UPDATE \"IdempotencyKeys\" SET \"StatusCode\" = NULL, \"ResponseBody\" = NULL");
 
-        using var repeat = await PostUserAsync(JohnJson, _key);
+        using var repeat = await Client.PostUserAsync(JohnJson, _key);
 
         await AssertProblemAsync(repeat, HttpStatusCode.Conflict);
         Assert.NotNull(repeat.Headers.RetryAfter);
@@ -166,7 +167,7 @@ public abstract class IdempotencyTests(ApiHost host) : ApiTestBase(host)
     [Fact]
     public async Task ParallelRequestsWithOneKeyCreateOneUserAndEachAnswerIsItsResponseOrAConflict()
     {
-        var responses = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => PostUserAsync(JohnJson, _key)));
+        var responses = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => Client.PostUserAsync(JohnJson, _key)));
         try
         {
             var created = responses.Where(r => r.StatusCode == HttpStatusCode.Created).ToList();
@@ -192,13 +193,13 @@ public abstract class IdempotencyTests(ApiHost host) : ApiTestBase(host)
     [Fact]
     public async Task AnAbandonedClaimIsTakenOverOnceItsLeaseHasEnded()
     {
-        using var first = await PostUserAsync(JohnJson, _key);
+        using var first = await Client.PostUserAsync(JohnJson, _key);
         // The first request died after its claim and before its write.
-        await Server.Database.DeleteAllUsersAsync();
+        await Server.Database.EmptyAsync();
         await Server.ExecuteSqlAsync(
             $"UPDATE \"IdempotencyKeys\" SET \"StatusCode\" = NULL, \"ResponseBody\" = NULL, \"ClaimedAt\" = {Timestamp(DateTime.UtcNow.AddMinutes(-2))}");
 
-        using var repeat = await PostUserAsync(JohnJson, _key);
+        using var repeat = await Client.PostUserAsync(JohnJson, _key);
 
         Assert.Equal(HttpStatusCode.Created, repeat.StatusCode);
         Assert.Equal(1, await Server.CountUsersAsync());
@@ -207,10 +208,10 @@ public abstract class IdempotencyTests(ApiHost host) : ApiTestBase(host)
     [Fact]
     public async Task AKeyOlderThan24HoursIsForgotten()
     {
-        using var first = await PostUserAsync(JohnJson, _key);
+        using var first = await Client.PostUserAsync(JohnJson, _key);
         await Server.ExecuteSqlAsync($"UPDATE \"IdempotencyKeys\" SET \"ClaimedAt\" = {Timestamp(DateTime.UtcNow.AddHours(-25))}");
 
-        using var reused = await PostUserAsync("{\"username\":\"jane_doe\",\"email\":\"jane@example.com\"}", _key);
+        using var reused = await Client.PostUserAsync("""{"username":"jane_doe","email":"jane@example.com"}""", _key);
 
         Assert.Equal(HttpStatusCode.Created, reused.StatusCode);
         Assert.Equal(2, await Server.CountUsersAsync());
@@ -219,10 +220,10 @@ public abstract class IdempotencyTests(ApiHost host) : ApiTestBase(host)
     [Fact]
     public async Task AFirstRequestThatFailsValidationDoesNotUseUpTheKey()
     {
-        using var invalid = await PostUserAsync("{\"username\":\"x\",\"email\":\"john@example.com\"}", _key);
+        using var invalid = await Client.PostUserAsync("""{"username":"x","email":"john@example.com"}""", _key);
         await AssertProblemAsync(invalid, HttpStatusCode.BadRequest);
 
-        using var valid = await PostUserAsync(JohnJson, _key);
+        using var valid = await Client.PostUserAsync(JohnJson, _key);
 
         Assert.Equal(HttpStatusCode.Created, valid.StatusCode);
     }
@@ -231,10 +232,10 @@ public abstract class IdempotencyTests(ApiHost host) : ApiTestBase(host)
     public async Task AFirstRequestThatConflictsDoesNotUseUpTheKey()
     {
         await Server.CreateUserAsync("john_doe", "john@example.com");
-        using var conflict = await PostUserAsync("{\"username\":\"John_Doe\",\"email\":\"other@example.com\"}", _key);
+        using var conflict = await Client.PostUserAsync("""{"username":"John_Doe","email":"other@example.com"}""", _key);
         await AssertProblemAsync(conflict, HttpStatusCode.Conflict);
 
-        using var retried = await PostUserAsync("{\"username\":\"jane_doe\",\"email\":\"jane@example.com\"}", _key);
+        using var retried = await Client.PostUserAsync("""{"username":"jane_doe","email":"jane@example.com"}""", _key);
 
         Assert.Equal(HttpStatusCode.Created, retried.StatusCode);
         Assert.Equal(2, await Server.CountUsersAsync());
@@ -245,16 +246,16 @@ public abstract class IdempotencyTests(ApiHost host) : ApiTestBase(host)
     {
         using var created = await Server.CreateAsync("john_doe", "john@example.com");
         var url = created.Headers.Location!.OriginalString;
-        using var stale = await PatchUserAsync(url, "{\"username\":\"jane_doe\"}", _key, ifMatch: "\"00000000000000000000000000000000\"");
+        using var stale = await Client.PatchUserAsync(url, """{"username":"jane_doe"}""", _key, ifMatch: "\"00000000000000000000000000000000\"");
         await AssertProblemAsync(stale, HttpStatusCode.PreconditionFailed);
 
-        using var current = await PatchUserAsync(url, "{\"username\":\"jane_doe\"}", _key, ifMatch: ETagOf(created));
+        using var current = await Client.PatchUserAsync(url, """{"username":"jane_doe"}""", _key, ifMatch: ETagOf(created));
 
         Assert.Equal(HttpStatusCode.OK, current.StatusCode);
     }
 
     // A timestamp literal as each provider stores it: SQLite compares EF's text form, PostgreSQL takes an explicit UTC offset.
-    private string Timestamp(DateTime utc) => Server.Database is PostgreSqlApiDatabase
+    private string Timestamp(DateTime utc) => Server.Database is PostgreSqlTestDatabase
         ? $"'{utc.ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture)}+00'"
         : $"'{utc.ToString("yyyy-MM-dd HH:mm:ss.fffffff", CultureInfo.InvariantCulture)}'";
 }

@@ -2,7 +2,9 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using Npgsql;
+using UserFunctions.Tests.Data;
 
 namespace UserFunctions.Tests.Api;
 
@@ -17,16 +19,16 @@ public abstract class LostReplyTests(ApiHost host) : ApiTestBase(host)
 
     public sealed class OnFunctionsPostgreSql(FunctionsOnPostgreSql host) : LostReplyTests(host), IClassFixture<FunctionsOnPostgreSql>;
 
-    private const string JohnJson = "{\"username\":\"john_doe\",\"email\":\"john@example.com\"}";
+    private const string JohnJson = """{"username":"john_doe","email":"john@example.com"}""";
 
-    private FaultProxy Proxy => ((PostgreSqlApiDatabase)Server.Database).Proxy;
+    private FaultProxy Proxy => ((PostgreSqlTestDatabase)Server.Database).Proxy;
 
     [Fact]
     public async Task ACreateWhoseInsertReplyIsLostIs201WithTheOneUserItStored()
     {
         var lost = Proxy.LoseNextReplyTo("INSERT INTO \"Users\"");
 
-        using var response = await PostUserAsync(JohnJson);
+        using var response = await Client.PostUserAsync(JohnJson);
 
         await AssertLostAsync(lost);
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
@@ -42,7 +44,7 @@ public abstract class LostReplyTests(ApiHost host) : ApiTestBase(host)
         var (url, etag) = await CreateJohnAsync();
         var lost = Proxy.LoseNextReplyTo("UPDATE \"Users\"");
 
-        using var response = await SendAsync(HttpMethod.Put, url, ApiHost.Json("{\"username\":\"jane_doe\",\"email\":\"jane@example.com\"}"), r => r.Headers.IfMatch.Add(EntityTagHeaderValue.Parse(etag)));
+        using var response = await SendAsync(HttpMethod.Put, url, ApiHost.Json("""{"username":"jane_doe","email":"jane@example.com"}"""), r => r.Headers.IfMatch.Add(EntityTagHeaderValue.Parse(etag)));
 
         await AssertLostAsync(lost);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -57,7 +59,7 @@ public abstract class LostReplyTests(ApiHost host) : ApiTestBase(host)
         var (url, etag) = await CreateJohnAsync();
         var lost = Proxy.LoseNextReplyTo("UPDATE \"Users\"");
 
-        using var response = await PatchUserAsync(url, "{\"email\":\"johnny@example.com\"}", ifMatch: etag);
+        using var response = await Client.PatchUserAsync(url, """{"email":"johnny@example.com"}""", ifMatch: etag);
 
         await AssertLostAsync(lost);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -89,9 +91,9 @@ public abstract class LostReplyTests(ApiHost host) : ApiTestBase(host)
         var key = $"\"{Guid.NewGuid()}\"";
         var lost = Proxy.LoseNextReplyTo(statement);
 
-        using var response = await PostUserAsync(JohnJson, key);
+        using var response = await Client.PostUserAsync(JohnJson, key);
         await AssertLostAsync(lost);
-        using var retry = await PostUserAsync(JohnJson, key);
+        using var retry = await Client.PostUserAsync(JohnJson, key);
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
@@ -110,9 +112,9 @@ public abstract class LostReplyTests(ApiHost host) : ApiTestBase(host)
         var key = $"\"{Guid.NewGuid()}\"";
         var lost = Proxy.LoseNextReplyTo(statement);
 
-        using var response = await PatchUserAsync(url, "{\"username\":\"jane_doe\"}", key, ifMatch: etag);
+        using var response = await Client.PatchUserAsync(url, """{"username":"jane_doe"}""", key, ifMatch: etag);
         await AssertLostAsync(lost);
-        using var retry = await PatchUserAsync(url, "{\"username\":\"jane_doe\"}", key, ifMatch: etag);
+        using var retry = await Client.PatchUserAsync(url, """{"username":"jane_doe"}""", key, ifMatch: etag);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
@@ -131,7 +133,7 @@ public abstract class LostReplyTests(ApiHost host) : ApiTestBase(host)
         {
             using var response = i % 3 == 2
                 ? await Client.GetAsync(url)
-                : await PostUserAsync($"{{\"username\":\"user_{i}\",\"email\":\"user{i}@example.com\"}}", i % 3 == 1 ? $"\"{Guid.NewGuid()}\"" : null);
+                : await Client.PostUserAsync($$"""{"username":"user_{{i}}","email":"user{{i}}@example.com"}""", i % 3 == 1 ? $"\"{Guid.NewGuid()}\"" : null);
             return (response.StatusCode, Location: response.Headers.Location?.OriginalString);
         })).ToList();
 
@@ -146,7 +148,7 @@ public abstract class LostReplyTests(ApiHost host) : ApiTestBase(host)
         HttpStatusCode[] honest = [HttpStatusCode.OK, HttpStatusCode.Created, HttpStatusCode.Conflict, HttpStatusCode.ServiceUnavailable];
         var dishonest = results.Where(r => !honest.Contains(r.StatusCode)).Select(r => r.StatusCode).ToList();
         Assert.True(dishonest.Count == 0, $"Answers {string.Join(", ", dishonest)}; the host's errors:\n" +
-            string.Join("\n", Server.HostLog.Where(line => line.StartsWith("Error", StringComparison.Ordinal)).TakeLast(10)));
+            string.Join("\n", Server.HostLog.GetSnapshot().Where(record => record.Level == LogLevel.Error).TakeLast(10).Select(record => record.Message)));
         var stored = (await StoredUsersAsync()).Select(u => $"/api/users/{u.Id}").ToHashSet();
         Assert.All(results.Where(r => r.StatusCode == HttpStatusCode.Created), r => Assert.Contains(r.Location!, stored));
         Assert.Contains(results, r => r.StatusCode == HttpStatusCode.Created);
@@ -160,14 +162,14 @@ public abstract class LostReplyTests(ApiHost host) : ApiTestBase(host)
 
     private async Task<(string Url, string ETag)> CreateJohnAsync()
     {
-        using var response = await PostUserAsync(JohnJson);
+        using var response = await Client.PostUserAsync(JohnJson);
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         return (response.Headers.Location!.OriginalString, ETagOf(response));
     }
 
     private async Task<List<(long Id, string Username, string Email, Guid Version)>> StoredUsersAsync()
     {
-        await using var connection = await ((PostgreSqlApiDatabase)Server.Database).OpenAsync();
+        await using var connection = await ((PostgreSqlTestDatabase)Server.Database).OpenAsync();
         await using var command = new NpgsqlCommand("SELECT \"Id\", \"Username\", \"Email\", \"Version\" FROM \"Users\" ORDER BY \"Id\"", connection);
         await using var reader = await command.ExecuteReaderAsync();
         var users = new List<(long, string, string, Guid)>();

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text.Json;
 
 namespace UserFunctions.Tests.Api;
 
@@ -15,19 +16,19 @@ public abstract class MalformedRequestTests(ApiHost host) : ApiTestBase(host)
 
     public static TheoryData<string, string, string, HttpStatusCode> BadBodies => new()
     {
-        { "malformed JSON", "{\"username\": \"john_doe\",", "application/json", HttpStatusCode.BadRequest },
+        { "malformed JSON", """{"username": "john_doe",""", "application/json", HttpStatusCode.BadRequest },
         { "empty body", "", "application/json", HttpStatusCode.BadRequest },
         { "JSON null", "null", "application/json", HttpStatusCode.BadRequest },
-        { "an array", "[{\"username\":\"john_doe\",\"email\":\"john@example.com\"}]", "application/json", HttpStatusCode.BadRequest },
-        { "a string", "\"john_doe\"", "application/json", HttpStatusCode.BadRequest },
-        { "a number for username", "{\"username\":123,\"email\":\"john@example.com\"}", "application/json", HttpStatusCode.BadRequest },
-        { "an object for email", "{\"username\":\"john_doe\",\"email\":{\"a\":1}}", "application/json", HttpStatusCode.BadRequest },
-        { "an unknown property", "{\"username\":\"john_doe\",\"email\":\"john@example.com\",\"isAdmin\":true}", "application/json", HttpStatusCode.BadRequest },
-        { "a duplicate property", "{\"username\":\"john_doe\",\"username\":\"jane_doe\",\"email\":\"john@example.com\"}", "application/json", HttpStatusCode.BadRequest },
-        { "an id in the body", "{\"id\":7,\"username\":\"john_doe\",\"email\":\"john@example.com\"}", "application/json", HttpStatusCode.BadRequest },
-        { "text/plain", "{\"username\":\"john_doe\",\"email\":\"john@example.com\"}", "text/plain", HttpStatusCode.UnsupportedMediaType },
+        { "an array", """[{"username":"john_doe","email":"john@example.com"}]""", "application/json", HttpStatusCode.BadRequest },
+        { "a string", JsonSerializer.Serialize("john_doe"), "application/json", HttpStatusCode.BadRequest },
+        { "a number for username", """{"username":123,"email":"john@example.com"}""", "application/json", HttpStatusCode.BadRequest },
+        { "an object for email", """{"username":"john_doe","email":{"a":1}}""", "application/json", HttpStatusCode.BadRequest },
+        { "an unknown property", """{"username":"john_doe","email":"john@example.com","isAdmin":true}""", "application/json", HttpStatusCode.BadRequest },
+        { "a duplicate property", """{"username":"john_doe","username":"jane_doe","email":"john@example.com"}""", "application/json", HttpStatusCode.BadRequest },
+        { "an id in the body", """{"id":7,"username":"john_doe","email":"john@example.com"}""", "application/json", HttpStatusCode.BadRequest },
+        { "text/plain", """{"username":"john_doe","email":"john@example.com"}""", "text/plain", HttpStatusCode.UnsupportedMediaType },
         { "form data", "username=john_doe&email=john%40example.com", "application/x-www-form-urlencoded", HttpStatusCode.UnsupportedMediaType },
-        { "a body too large", "{\"username\":\"john_doe\",\"email\":\"john@example.com\",\"x\":\"" + new string('x', 5000) + "\"}", "application/json", HttpStatusCode.RequestEntityTooLarge },
+        { "a body too large", $$"""{"username":"john_doe","email":"john@example.com","x":"{{new string('x', 5000)}}"}""", "application/json", HttpStatusCode.RequestEntityTooLarge },
     };
 
     [Theory]
@@ -36,7 +37,7 @@ public abstract class MalformedRequestTests(ApiHost host) : ApiTestBase(host)
     {
         using var content = new StringContent(body, System.Text.Encoding.UTF8, mediaType);
 
-        using var response = await Client.PostAsync("/api/users", content);
+        using var response = await Client.PostUserAsync(content);
 
         Assert.True(status == response.StatusCode, what);
         await AssertProblemAsync(response, status);
@@ -61,9 +62,9 @@ public abstract class MalformedRequestTests(ApiHost host) : ApiTestBase(host)
     [Fact]
     public async Task AMissingContentTypeIs415()
     {
-        using var content = new ByteArrayContent("{\"username\":\"john_doe\",\"email\":\"john@example.com\"}"u8.ToArray());
+        using var content = new ByteArrayContent("""{"username":"john_doe","email":"john@example.com"}"""u8.ToArray());
 
-        using var response = await Client.PostAsync("/api/users", content);
+        using var response = await Client.PostUserAsync(content);
 
         await AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType);
         Assert.Equal(0, await Server.CountUsersAsync());
@@ -72,10 +73,10 @@ public abstract class MalformedRequestTests(ApiHost host) : ApiTestBase(host)
     [Fact]
     public async Task ANonUtf8CharsetIs415()
     {
-        using var content = new ByteArrayContent("{\"username\":\"john_doe\",\"email\":\"john@example.com\"}"u8.ToArray());
+        using var content = new ByteArrayContent("""{"username":"john_doe","email":"john@example.com"}"""u8.ToArray());
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "iso-8859-1" };
 
-        using var response = await Client.PostAsync("/api/users", content);
+        using var response = await Client.PostUserAsync(content);
 
         await AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType);
     }
@@ -87,7 +88,7 @@ public abstract class MalformedRequestTests(ApiHost host) : ApiTestBase(host)
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         content.Headers.ContentLength = null;
 
-        using var response = await Client.PostAsync("/api/users", content);
+        using var response = await Client.PostUserAsync(content);
 
         await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
     }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using UserFunctions.Core.Data;
+using UserFunctions.Tests.Data;
 
 namespace UserFunctions.Tests.Api;
 
@@ -64,7 +65,7 @@ public sealed class OutageTests
             ["Database:CommandTimeoutSeconds"] = "4",
             ["ConnectionStrings:Users"] = "Timeout=2",
         });
-        var database = (PostgreSqlApiDatabase)host.Database;
+        var database = (PostgreSqlTestDatabase)host.Database;
         await using var locker = await database.OpenAsync();
         await using var transaction = await locker.BeginTransactionAsync();
         await using (var lockTable = new Npgsql.NpgsqlCommand("LOCK TABLE \"Users\" IN ACCESS EXCLUSIVE MODE", locker, transaction))
@@ -109,7 +110,7 @@ public sealed class OutageTests
         await host.CreateUserAsync("john_doe", "john@example.com");
 
         // Two list requests take both pooled connections and wait on a lock this test holds.
-        var database = (PostgreSqlApiDatabase)host.Database;
+        var database = (PostgreSqlTestDatabase)host.Database;
         await using var locker = await database.OpenAsync();
         await using var transaction = await locker.BeginTransactionAsync();
         await using (var lockTable = new Npgsql.NpgsqlCommand("LOCK TABLE \"Users\" IN ACCESS EXCLUSIVE MODE", locker, transaction))

@@ -68,7 +68,7 @@ public abstract class ReadUserTests(ApiHost host) : ApiTestBase(host)
             await AssertProblemAsync(response, HttpStatusCode.NotFound);
         }
 
-        using var put = await Client.PutAsync($"/api/users/{id}", ApiHost.Json("{\"username\":\"jane_doe\",\"email\":\"jane@example.com\"}"));
+        using var put = await Client.PutAsync($"/api/users/{id}", ApiHost.Json("""{"username":"jane_doe","email":"jane@example.com"}"""));
         await AssertProblemAsync(put, HttpStatusCode.NotFound);
         Assert.Equal(1, await Server.CountUsersAsync());
     }

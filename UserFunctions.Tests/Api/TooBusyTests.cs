@@ -1,5 +1,6 @@
 using System.Net;
 using Npgsql;
+using UserFunctions.Tests.Data;
 
 namespace UserFunctions.Tests.Api;
 
@@ -21,7 +22,7 @@ public abstract class TooBusyTests(ApiHost host) : ApiTestBase(host)
 
     public sealed class OnFunctionsPostgreSql(FunctionsOnConnectionLimitedPostgreSql host) : TooBusyTests(host), IClassFixture<FunctionsOnConnectionLimitedPostgreSql>;
 
-    private PostgreSqlApiDatabase Database => (PostgreSqlApiDatabase)Server.Database;
+    private PostgreSqlTestDatabase Database => (PostgreSqlTestDatabase)Server.Database;
 
     [Fact]
     public async Task RequestsBeyondTheDatabasesConnectionLimitAre503WithRetryAfterAndTheRestSucceed()
@@ -47,7 +48,7 @@ public abstract class TooBusyTests(ApiHost host) : ApiTestBase(host)
                 // been answered, so the turned-away ones met a full database rather than a lock that was already gone.
                 await Poll.UntilAsync(async () =>
                 {
-                    var waiting = await PostgreSqlApiDatabase.QueriesWaitingOnLocksAsync(locker, transaction);
+                    var waiting = await PostgreSqlTestDatabase.QueriesWaitingOnLocksAsync(locker, transaction);
                     return waiting >= 1 && requests.Count(r => r.IsCompleted) + waiting >= Requests;
                 });
                 await transaction.RollbackAsync();
@@ -80,6 +81,6 @@ public abstract class TooBusyTests(ApiHost host) : ApiTestBase(host)
     }
 }
 
-public sealed class DevServerOnConnectionLimitedPostgreSql() : ApiHost(HostKind.DevServer, () => new PostgreSqlApiDatabase(appRole: true));
+public sealed class DevServerOnConnectionLimitedPostgreSql() : ApiHost(HostKind.DevServer, () => new PostgreSqlTestDatabase(appRole: true));
 
-public sealed class FunctionsOnConnectionLimitedPostgreSql() : ApiHost(HostKind.Functions, () => new PostgreSqlApiDatabase(appRole: true));
+public sealed class FunctionsOnConnectionLimitedPostgreSql() : ApiHost(HostKind.Functions, () => new PostgreSqlTestDatabase(appRole: true));

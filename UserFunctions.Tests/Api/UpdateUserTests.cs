@@ -13,7 +13,7 @@ public abstract class UpdateUserTests(ApiHost host) : ApiTestBase(host)
 
     public sealed class OnFunctionsPostgreSql(FunctionsOnPostgreSql host) : UpdateUserTests(host), IClassFixture<FunctionsOnPostgreSql>;
 
-    private const string JaneJson = "{\"username\":\"jane_doe\",\"email\":\"jane@example.com\"}";
+    private const string JaneJson = """{"username":"jane_doe","email":"jane@example.com"}""";
 
     [Fact]
     public async Task PutReplacesBothFieldsKeepsCreatedAtAndIssuesANewETag()
@@ -21,7 +21,7 @@ public abstract class UpdateUserTests(ApiHost host) : ApiTestBase(host)
         using var created = await Server.CreateAsync("john_doe", "john@example.com");
         var user = await ReadJsonAsync(created);
 
-        using var response = await Client.PutAsync(created.Headers.Location, ApiHost.Json("{\"username\":\" jane_doe \",\"email\":\"jane@example.com\"}"));
+        using var response = await Client.PutAsync(created.Headers.Location, ApiHost.Json("""{"username":" jane_doe ","email":"jane@example.com"}"""));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var replaced = await ReadJsonAsync(response);
@@ -41,7 +41,7 @@ public abstract class UpdateUserTests(ApiHost host) : ApiTestBase(host)
         using var first = await SendAsync(HttpMethod.Put, url, ApiHost.Json(JaneJson), IfMatch(ETagOf(created)));
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
 
-        using var stale = await SendAsync(HttpMethod.Put, url, ApiHost.Json("{\"username\":\"stale\",\"email\":\"stale@example.com\"}"), IfMatch(ETagOf(created)));
+        using var stale = await SendAsync(HttpMethod.Put, url, ApiHost.Json("""{"username":"stale","email":"stale@example.com"}"""), IfMatch(ETagOf(created)));
 
         await AssertProblemAsync(stale, HttpStatusCode.PreconditionFailed);
         using var current = await Client.GetAsync(url);
@@ -80,8 +80,8 @@ public abstract class UpdateUserTests(ApiHost host) : ApiTestBase(host)
         var etag = ETagOf(created);
 
         var responses = await Task.WhenAll(
-            SendAsync(HttpMethod.Put, url, ApiHost.Json("{\"username\":\"first\",\"email\":\"first@example.com\"}"), IfMatch(etag)),
-            SendAsync(HttpMethod.Put, url, ApiHost.Json("{\"username\":\"second\",\"email\":\"second@example.com\"}"), IfMatch(etag)));
+            SendAsync(HttpMethod.Put, url, ApiHost.Json("""{"username":"first","email":"first@example.com"}"""), IfMatch(etag)),
+            SendAsync(HttpMethod.Put, url, ApiHost.Json("""{"username":"second","email":"second@example.com"}"""), IfMatch(etag)));
 
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.PreconditionFailed], responses.Select(r => r.StatusCode).Order());
         var winner = responses.Single(r => r.StatusCode == HttpStatusCode.OK);
@@ -99,7 +99,7 @@ public abstract class UpdateUserTests(ApiHost host) : ApiTestBase(host)
         await Server.CreateUserAsync("jane_doe", "jane@example.com");
         using var created = await Server.CreateAsync("john_doe", "john@example.com");
 
-        using var response = await Client.PutAsync(created.Headers.Location, ApiHost.Json("{\"username\":\"JANE_DOE\",\"email\":\"john@example.com\"}"));
+        using var response = await Client.PutAsync(created.Headers.Location, ApiHost.Json("""{"username":"JANE_DOE","email":"john@example.com"}"""));
 
         var problem = await AssertProblemAsync(response, HttpStatusCode.Conflict);
         Assert.True(problem.GetProperty("errors").TryGetProperty("username", out _));
@@ -112,7 +112,7 @@ public abstract class UpdateUserTests(ApiHost host) : ApiTestBase(host)
     {
         using var created = await Server.CreateAsync("john_doe", "john@example.com");
 
-        using var response = await Client.PutAsync(created.Headers.Location, ApiHost.Json("{\"username\":\"John_Doe\",\"email\":\"JOHN@example.com\"}"));
+        using var response = await Client.PutAsync(created.Headers.Location, ApiHost.Json("""{"username":"John_Doe","email":"JOHN@example.com"}"""));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("John_Doe", (await ReadJsonAsync(response)).GetProperty("username").GetString());
@@ -125,7 +125,7 @@ public abstract class UpdateUserTests(ApiHost host) : ApiTestBase(host)
     {
         using var created = await Server.CreateAsync("john_doe", "john@example.com");
 
-        using var response = await Client.PatchAsync(created.Headers.Location, ApiHost.Json("{\"email\":\"new@example.com\"}", mediaType));
+        using var response = await Client.PatchAsync(created.Headers.Location, ApiHost.Json("""{"email":"new@example.com"}""", mediaType));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var patched = await ReadJsonAsync(response);
@@ -139,7 +139,7 @@ public abstract class UpdateUserTests(ApiHost host) : ApiTestBase(host)
     {
         using var created = await Server.CreateAsync("john_doe", "john@example.com");
 
-        using var response = await Client.PatchAsync(created.Headers.Location, ApiHost.Json("{\"username\":null}", "application/merge-patch+json"));
+        using var response = await Client.PatchAsync(created.Headers.Location, ApiHost.Json("""{"username":null}""", "application/merge-patch+json"));
 
         var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("username", out _));
@@ -152,7 +152,7 @@ public abstract class UpdateUserTests(ApiHost host) : ApiTestBase(host)
     {
         using var created = await Server.CreateAsync("john_doe", "john@example.com");
 
-        using var response = await Client.PatchAsync(created.Headers.Location, ApiHost.Json("{\"email\":\"not an email\"}", "application/merge-patch+json"));
+        using var response = await Client.PatchAsync(created.Headers.Location, ApiHost.Json("""{"email":"not an email"}""", "application/merge-patch+json"));
 
         var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("email", out _));
@@ -162,10 +162,10 @@ public abstract class UpdateUserTests(ApiHost host) : ApiTestBase(host)
     public async Task PatchWithAStaleIfMatchIs412()
     {
         using var created = await Server.CreateAsync("john_doe", "john@example.com");
-        using var first = await Client.PatchAsync(created.Headers.Location, ApiHost.Json("{\"email\":\"first@example.com\"}"));
+        using var first = await Client.PatchAsync(created.Headers.Location, ApiHost.Json("""{"email":"first@example.com"}"""));
 
         using var stale = await SendAsync(HttpMethod.Patch, created.Headers.Location!.OriginalString,
-            ApiHost.Json("{\"email\":\"stale@example.com\"}", "application/merge-patch+json"), IfMatch(ETagOf(created)));
+            ApiHost.Json("""{"email":"stale@example.com"}""", "application/merge-patch+json"), IfMatch(ETagOf(created)));
 
         await AssertProblemAsync(stale, HttpStatusCode.PreconditionFailed);
     }
@@ -175,8 +175,8 @@ public abstract class UpdateUserTests(ApiHost host) : ApiTestBase(host)
     {
         using var created = await Server.CreateAsync("john_doe", "john@example.com");
 
-        using var unknown = await Client.PatchAsync(created.Headers.Location, ApiHost.Json("{\"createdAt\":\"2020-01-01T00:00:00Z\"}", "application/merge-patch+json"));
-        using var jsonPatch = await Client.PatchAsync(created.Headers.Location, ApiHost.Json("[{\"op\":\"replace\",\"path\":\"/email\",\"value\":\"x@example.com\"}]", "application/json-patch+json"));
+        using var unknown = await Client.PatchAsync(created.Headers.Location, ApiHost.Json("""{"createdAt":"2020-01-01T00:00:00Z"}""", "application/merge-patch+json"));
+        using var jsonPatch = await Client.PatchAsync(created.Headers.Location, ApiHost.Json("""[{"op":"replace","path":"/email","value":"x@example.com"}]""", "application/json-patch+json"));
 
         await AssertProblemAsync(unknown, HttpStatusCode.BadRequest);
         await AssertProblemAsync(jsonPatch, HttpStatusCode.UnsupportedMediaType);

@@ -3,6 +3,8 @@ using Microsoft.Data.SqlClient;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using Moq;
 using Npgsql;
 using UserFunctions.Core.Data;
@@ -11,41 +13,24 @@ namespace UserFunctions.Tests.Data;
 
 public class AccessTokenTests
 {
-    private const string AzureSqlResource = "https://database.windows.net/";
     private static readonly DateTimeOffset Start = new(2026, 11, 24, 9, 0, 0, TimeSpan.Zero);
-
-    [Fact]
-    public async Task TheCallbackAsksTheCredentialForTheAzureSqlScopeAndReturnsItsToken()
-    {
-        var credential = CredentialReturning(("token-1", Start.AddHours(1)));
-        using var tokens = new AccessTokenProvider(credential.Object, ClockAt(Start).Object);
-
-        var token = await tokens.Callback(new TestAuthenticationParameters(AzureSqlResource), CancellationToken.None);
-
-        Assert.Equal("token-1", token.AccessToken);
-        Assert.Equal(Start.AddHours(1), token.ExpiresOn);
-        credential.Verify(c => c.GetTokenAsync(
-            It.Is<TokenRequestContext>(r => r.Scopes.SequenceEqual(new[] { "https://database.windows.net/.default" })),
-            It.IsAny<CancellationToken>()), Times.Once);
-    }
 
     [Fact]
     public async Task AFreshTokenIsServedFromTheCacheAndANearlyExpiredOneIsRenewed()
     {
         var credential = CredentialReturning(("token-1", Start.AddHours(1)), ("token-2", Start.AddHours(2)));
-        var clock = ClockAt(Start);
-        using var tokens = new AccessTokenProvider(credential.Object, clock.Object);
-        var parameters = new TestAuthenticationParameters(AzureSqlResource);
+        var clock = new FakeTimeProvider(Start);
+        using var tokens = new AccessTokenProvider(credential.Object, clock);
 
-        var first = await tokens.Callback(parameters, CancellationToken.None);
-        clock.Setup(c => c.GetUtcNow()).Returns(Start.AddMinutes(50)); // 10 minutes left: still fresh
-        var second = await tokens.Callback(parameters, CancellationToken.None);
+        var first = await PasswordAsync(tokens);
+        clock.SetUtcNow(Start.AddMinutes(50)); // 10 minutes left: still fresh
+        var second = await PasswordAsync(tokens);
         credential.Verify(c => c.GetTokenAsync(It.IsAny<TokenRequestContext>(), It.IsAny<CancellationToken>()), Times.Once);
 
-        clock.Setup(c => c.GetUtcNow()).Returns(Start.AddMinutes(56)); // 4 minutes left: renew
-        var third = await tokens.Callback(parameters, CancellationToken.None);
+        clock.SetUtcNow(Start.AddMinutes(56)); // 4 minutes left: renew
+        var third = await PasswordAsync(tokens);
 
-        Assert.Equal(["token-1", "token-1", "token-2"], new[] { first.AccessToken, second.AccessToken, third.AccessToken });
+        Assert.Equal(["token-1", "token-1", "token-2"], new[] { first, second, third });
         credential.Verify(c => c.GetTokenAsync(It.IsAny<TokenRequestContext>(), It.IsAny<CancellationToken>()), Times.Exactly(2));
     }
 
@@ -53,53 +38,67 @@ public class AccessTokenTests
     public async Task ConcurrentCallersShareOneCredentialCall()
     {
         var credential = CredentialReturning(("token-1", Start.AddHours(1)));
-        using var tokens = new AccessTokenProvider(credential.Object, ClockAt(Start).Object);
+        using var tokens = new AccessTokenProvider(credential.Object, new FakeTimeProvider(Start));
 
-        var results = await Task.WhenAll(Enumerable.Range(0, 16)
-            .Select(_ => Task.Run(() => tokens.Callback(new TestAuthenticationParameters(AzureSqlResource), CancellationToken.None))));
+        var results = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(async () => await PasswordAsync(tokens))));
 
-        Assert.All(results, token => Assert.Equal("token-1", token.AccessToken));
+        Assert.All(results, token => Assert.Equal("token-1", token));
         credential.Verify(c => c.GetTokenAsync(It.IsAny<TokenRequestContext>(), It.IsAny<CancellationToken>()), Times.Once);
     }
 
-    [Fact]
-    public void APasswordlessConnectionStringGetsTheSharedCallbackOnEveryConnection()
+    [Theory]
+    [InlineData(null, "Active Directory Default", "")]
+    [InlineData("00000000-0000-0000-0000-000000000001", "Active Directory Managed Identity", "00000000-0000-0000-0000-000000000001")]
+    public void APasswordlessSqlServerConnectionSignsInWithSqlClientsOwnEntraAuthentication(string? clientId, string authentication, string userId)
     {
-        var credential = CredentialReturning(("token-1", Start.AddHours(1)));
-        using var services = SqlServerServices("Server=tcp:example.database.windows.net,1433;Database=users;Encrypt=True", credential.Object);
-        var tokens = services.GetRequiredService<AccessTokenProvider>();
+        using var services = SqlServerServices("Server=tcp:example.database.windows.net,1433;Database=users;Encrypt=True", clientId);
+        using var scope = services.CreateScope();
 
-        var connections = Enumerable.Range(0, 2).Select(_ =>
-        {
-            using var scope = services.CreateScope();
-            return (SqlConnection)scope.ServiceProvider.GetRequiredService<UsersDbContext>().Database.GetDbConnection();
-        }).ToList();
+        var connection = new SqlConnectionStringBuilder(scope.ServiceProvider.GetRequiredService<UsersDbContext>().Database.GetConnectionString());
 
-        Assert.All(connections, connection => Assert.Same(tokens.Callback, connection.AccessTokenCallback));
+        Assert.Equal(new SqlConnectionStringBuilder($"Authentication={authentication}").Authentication, connection.Authentication);
+        Assert.Equal(userId, connection.UserID);
+        Assert.Equal("", connection.Password);
     }
 
     [Theory]
     [InlineData("Server=tcp:example.database.windows.net;Database=users;Authentication=Active Directory Default")]
-    [InlineData("Server=tcp:example.database.windows.net;Database=users;Authentication=Active Directory Managed Identity;User Id=00000000-0000-0000-0000-000000000001")]
+    [InlineData("Server=tcp:example.database.windows.net;Database=users;Authentication=Active Directory Managed Identity;User Id=00000000-0000-0000-0000-000000000002")]
     [InlineData("Server=localhost;Database=users;User Id=sa;Password=not-a-real-password;TrustServerCertificate=True")]
-    public void AConnectionStringThatAlreadyAuthenticatesIsPassedThroughUntouched(string connectionString)
+    [InlineData("Server=localhost;Database=users;Integrated Security=True")]
+    public void ASqlServerConnectionStringThatAlreadyAuthenticatesKeepsItsSignIn(string connectionString)
     {
-        using var services = SqlServerServices(connectionString, new Mock<TokenCredential>(MockBehavior.Strict).Object);
+        using var services = SqlServerServices(connectionString, clientId: "00000000-0000-0000-0000-000000000001");
         using var scope = services.CreateScope();
 
-        var connection = (SqlConnection)scope.ServiceProvider.GetRequiredService<UsersDbContext>().Database.GetDbConnection();
+        var expected = new SqlConnectionStringBuilder(connectionString);
+        var actual = new SqlConnectionStringBuilder(scope.ServiceProvider.GetRequiredService<UsersDbContext>().Database.GetConnectionString());
 
-        Assert.Null(connection.AccessTokenCallback);
-        Assert.Null(services.GetService<AccessTokenProvider>());
+        Assert.Equal(expected.Authentication, actual.Authentication);
+        Assert.Equal(expected.UserID, actual.UserID);
+        Assert.Equal(expected.Password, actual.Password);
+        Assert.Equal(expected.IntegratedSecurity, actual.IntegratedSecurity);
+    }
+
+    [Fact]
+    public async Task SqlClientHasItsEntraAuthenticationInThisBuild()
+    {
+        // Without the Azure authentication provider SqlClient refuses the Authentication keyword before it touches the network;
+        // a network error proves the provider is there. (SQL Server asks for the token only after the server answers.)
+        var settings = DatabaseOptionsFor("SqlServer", "Server=tcp:127.0.0.1,9;Database=users;Encrypt=False;Connect Timeout=1");
+        await using var connection = new SqlConnection(settings.ConnectionString);
+
+        var exception = await Assert.ThrowsAsync<SqlException>(() => connection.OpenAsync());
+        Assert.DoesNotContain("authentication provider", exception.Message, StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]
     public async Task ThePostgreSqlPasswordIsATokenForAzureDatabaseForPostgreSql()
     {
         var credential = CredentialReturning(("token-1", Start.AddHours(1)));
-        using var tokens = new AccessTokenProvider(credential.Object, ClockAt(Start).Object);
+        using var tokens = new AccessTokenProvider(credential.Object, new FakeTimeProvider(Start));
 
-        var password = await tokens.GetPostgreSqlPasswordAsync(new NpgsqlConnectionStringBuilder(), CancellationToken.None);
+        var password = await PasswordAsync(tokens);
 
         Assert.Equal("token-1", password);
         credential.Verify(c => c.GetTokenAsync(
@@ -143,11 +142,13 @@ public class AccessTokenTests
     public async Task APostgreSqlConnectionStringWithAPasswordIsPassedThroughUntouched()
     {
         var connectionString = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("tokens");
-        await using var services = PostgreSqlServices(connectionString, new Mock<TokenCredential>(MockBehavior.Strict).Object);
+        var credential = new Mock<TokenCredential>(MockBehavior.Strict);
+        await using var services = PostgreSqlServices(connectionString, credential.Object);
         await using var scope = services.CreateAsyncScope();
 
         Assert.True(await scope.ServiceProvider.GetRequiredService<UsersDbContext>().Database.CanConnectAsync());
-        Assert.Null(services.GetService<AccessTokenProvider>());
+        Assert.False(services.GetRequiredService<IOptions<DatabaseOptions>>().Value.UsesAccessToken);
+        credential.VerifyNoOtherCalls();
     }
 
     [Fact]
@@ -159,24 +160,33 @@ public class AccessTokenTests
         await Assert.ThrowsAsync<SqlException>(() => connection.OpenAsync());
     }
 
-    private static ServiceProvider SqlServerServices(string connectionString, TokenCredential credential) =>
-        Services("SqlServer", connectionString, credential);
+    private static ServiceProvider SqlServerServices(string connectionString, string? clientId) =>
+        new ServiceCollection().AddUsersData(Configuration("SqlServer", connectionString, clientId)).BuildServiceProvider();
 
-    private static ServiceProvider PostgreSqlServices(string connectionString, TokenCredential credential) =>
-        Services("PostgreSql", connectionString, credential);
-
-    private static ServiceProvider Services(string provider, string connectionString, TokenCredential credential)
+    private static ServiceProvider PostgreSqlServices(string connectionString, TokenCredential credential)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var services = new ServiceCollection();
+        services.AddSingleton(credential);
+        services.AddUsersData(Configuration("PostgreSql", connectionString));
+        return services.BuildServiceProvider();
+    }
+
+    private static DatabaseOptions DatabaseOptionsFor(string provider, string connectionString)
+    {
+        using var services = new ServiceCollection().AddUsersData(Configuration(provider, connectionString)).BuildServiceProvider();
+        return services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
+    }
+
+    private static IConfiguration Configuration(string provider, string connectionString, string? clientId = null) =>
+        new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Database:Provider"] = provider,
             ["ConnectionStrings:Users"] = connectionString,
+            ["Database:ManagedIdentityClientId"] = clientId,
         }).Build();
-        var services = new ServiceCollection();
-        services.AddSingleton(credential);
-        services.AddUsersData(configuration);
-        return services.BuildServiceProvider();
-    }
+
+    private static ValueTask<string> PasswordAsync(AccessTokenProvider tokens) =>
+        tokens.GetPostgreSqlPasswordAsync(new NpgsqlConnectionStringBuilder(), CancellationToken.None);
 
     private static Mock<TokenCredential> CredentialReturning(params (string Token, DateTimeOffset ExpiresOn)[] tokens)
     {
@@ -189,15 +199,4 @@ public class AccessTokenTests
 
         return credential;
     }
-
-    private static Mock<TimeProvider> ClockAt(DateTimeOffset now)
-    {
-        var clock = new Mock<TimeProvider>();
-        clock.Setup(c => c.GetUtcNow()).Returns(now);
-        return clock;
-    }
-
-    private sealed class TestAuthenticationParameters(string resource) : SqlAuthenticationParameters(
-        SqlAuthenticationMethod.NotSpecified, "example.database.windows.net", "users", resource,
-        "https://login.microsoftonline.com/common", "", "", Guid.NewGuid(), 30);
 }

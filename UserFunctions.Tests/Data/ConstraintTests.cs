@@ -10,7 +10,7 @@ public sealed class PostgreSqlConstraintTests(PostgreSqlTestDatabase database) :
 
 /// <summary>Case-insensitive uniqueness, the version token and UTC timestamps, the same on every provider.</summary>
 public abstract class ConstraintTests<TDatabase>(TDatabase database) : IClassFixture<TDatabase>, IAsyncLifetime
-    where TDatabase : class, ITestDatabase
+    where TDatabase : TestDatabase
 {
     private static readonly DateTime Now = new(2026, 11, 24, 9, 0, 0, DateTimeKind.Utc);
 

@@ -16,7 +16,7 @@ public class MigrationTests
     {
         var connectionString = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("migrations");
         var options = new DbContextOptionsBuilder<PostgreSqlUsersDbContext>();
-        DataServiceCollectionExtensions.UsePostgreSql(options, new DatabaseSettings { Provider = DatabaseProvider.PostgreSql, ConnectionString = connectionString });
+        DataServiceCollectionExtensions.UsePostgreSql(options, new DatabaseOptions { Provider = DatabaseProvider.PostgreSql, ConnectionString = connectionString });
         await using var db = new PostgreSqlUsersDbContext(options.Options);
 
         await db.Database.MigrateAsync();

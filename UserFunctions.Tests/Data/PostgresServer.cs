@@ -13,9 +13,13 @@ namespace UserFunctions.Tests.Data;
 /// </summary>
 public sealed partial class PostgresServer
 {
-    private const string InstallHint = "Install PostgreSQL: `sudo apt-get install -y postgresql` (.ci/run does this).";
+    private const string InstallHint =
+        "Install PostgreSQL (`sudo apt-get install -y postgresql`, which .ci/run does; `brew install postgresql@15`), or set PG_BIN to the folder of its initdb.";
 
     private static readonly Lazy<Task<PostgresServer>> Instance = new(StartAsync);
+
+    // Apple silicon, Intel.
+    private static readonly string[] HomebrewPrefixes = ["/opt/homebrew/opt", "/usr/local/opt"];
 
     private static readonly SemaphoreSlim CreateDatabaseLock = new(1, 1);
 
@@ -82,17 +86,25 @@ public sealed partial class PostgresServer
         }
     }
 
+    // PG_BIN, then Debian's versioned folders, then PATH, then Homebrew's keg-only formulae and the Windows installer's
+    // folders (newest version first wherever there are several).
     private static string FindBinaries()
     {
+        var initdb = OperatingSystem.IsWindows() ? "initdb.exe" : "initdb";
         var candidates = new[] { Environment.GetEnvironmentVariable("PG_BIN") }
-            .Concat(Directory.Exists("/usr/lib/postgresql")
-                ? Directory.GetDirectories("/usr/lib/postgresql").OrderByDescending(v => int.TryParse(Path.GetFileName(v), out var n) ? n : 0)
-                    .Select(v => Path.Combine(v, "bin"))
-                : []);
-        return candidates.FirstOrDefault(bin => bin is not null && File.Exists(Path.Combine(bin, "initdb")))
+            .Concat(VersionFolders("/usr/lib/postgresql", "*").Select(v => Path.Combine(v, "bin")))
+            .Concat((Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+            .Concat(HomebrewPrefixes.SelectMany(opt => VersionFolders(opt, "postgresql*")).Select(v => Path.Combine(v, "bin")))
+            .Concat(VersionFolders(Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.ProgramFiles), "PostgreSQL"), "*").Select(v => Path.Combine(v, "bin")));
+        return candidates.FirstOrDefault(bin => !string.IsNullOrEmpty(bin) && File.Exists(Path.Combine(bin, initdb)))
             ?? throw new InvalidOperationException(
-                $"The PostgreSQL tests need a PostgreSQL server: no initdb in $PG_BIN or /usr/lib/postgresql/*/bin. {InstallHint}");
+                $"The PostgreSQL tests need a PostgreSQL server: no initdb in $PG_BIN, /usr/lib/postgresql/*/bin, PATH, Homebrew's or the Windows installer's folders. {InstallHint}");
     }
+
+    private static IEnumerable<string> VersionFolders(string parent, string pattern) =>
+        Directory.Exists(parent)
+            ? Directory.GetDirectories(parent, pattern).OrderByDescending(v => int.TryParse(new string(Path.GetFileName(v).Where(char.IsDigit).ToArray()), out var n) ? n : 0)
+            : [];
 
     [GeneratedRegex("[^a-z0-9_]")]
     private static partial Regex NotIdentifierCharacters();

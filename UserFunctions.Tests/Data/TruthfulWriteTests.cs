@@ -32,7 +32,7 @@ public sealed class TruthfulWriteTests(PostgreSqlTestDatabase database) : IClass
         var lost = new LoseFirstAcknowledgement("INSERT INTO \"Users\"");
         await using var db = CreateContext(lost);
 
-        var result = await UsersApi.CreateUser(Request("POST", "/api/users", "{\"username\":\"john_doe\",\"email\":\"john@example.com\"}"), ServicesFor(db));
+        var result = await UsersApi.CreateUser(Request("POST", "/api/users", """{"username":"john_doe","email":"john@example.com"}"""), ServicesFor(db));
 
         Assert.Equal(1, lost.Lost);
         var created = Assert.IsType<Created<UserResponse>>(result.Result);
@@ -47,7 +47,7 @@ public sealed class TruthfulWriteTests(PostgreSqlTestDatabase database) : IClass
         var user = await SeedAsync();
         var lost = new LoseFirstAcknowledgement("UPDATE \"Users\"");
         await using var db = CreateContext(lost);
-        var request = Request("PUT", $"/api/users/{user.Id}", "{\"username\":\"jane_doe\",\"email\":\"jane@example.com\"}", ("If-Match", $"\"{user.Version:N}\""));
+        var request = Request("PUT", $"/api/users/{user.Id}", """{"username":"jane_doe","email":"jane@example.com"}""", ("If-Match", $"\"{user.Version:N}\""));
 
         var result = await UsersApi.ReplaceUser(user.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), request, ServicesFor(db));
 
@@ -76,7 +76,7 @@ public sealed class TruthfulWriteTests(PostgreSqlTestDatabase database) : IClass
     [Fact]
     public async Task AKeyedCreateWhoseCommitAcknowledgementWasLostIs201AndItsResponseIsKept()
     {
-        const string Body = "{\"username\":\"john_doe\",\"email\":\"john@example.com\"}";
+        const string Body = """{"username":"john_doe","email":"john@example.com"}""";
         var key = ("Idempotency-Key", $"\"{Guid.NewGuid()}\"");
         var lost = new LoseFirstCommitAcknowledgement();
         await using var db = CreateContext(lost);
@@ -100,7 +100,7 @@ public sealed class TruthfulWriteTests(PostgreSqlTestDatabase database) : IClass
     {
         var lost = new LoseFirstAcknowledgement("INSERT INTO \"IdempotencyKeys\"");
         await using var db = CreateContext(lost);
-        var request = Request("POST", "/api/users", "{\"username\":\"john_doe\",\"email\":\"john@example.com\"}", ("Idempotency-Key", $"\"{Guid.NewGuid()}\""));
+        var request = Request("POST", "/api/users", """{"username":"john_doe","email":"john@example.com"}""", ("Idempotency-Key", $"\"{Guid.NewGuid()}\""));
 
         var result = await UsersApi.CreateUser(request, ServicesFor(db));
 
@@ -114,7 +114,7 @@ public sealed class TruthfulWriteTests(PostgreSqlTestDatabase database) : IClass
         // The attempt fails before it has made its user: the check of whether it committed must say "no", not throw.
         var failing = new FailFirstTransactionStart();
         await using var db = CreateContext(failing);
-        var request = Request("POST", "/api/users", "{\"username\":\"john_doe\",\"email\":\"john@example.com\"}", ("Idempotency-Key", $"\"{Guid.NewGuid()}\""));
+        var request = Request("POST", "/api/users", """{"username":"john_doe","email":"john@example.com"}""", ("Idempotency-Key", $"\"{Guid.NewGuid()}\""));
 
         var result = await UsersApi.CreateUser(request, ServicesFor(db));
 
@@ -129,12 +129,12 @@ public sealed class TruthfulWriteTests(PostgreSqlTestDatabase database) : IClass
     private PostgreSqlUsersDbContext CreateContext(params IInterceptor[] interceptors)
     {
         var options = new DbContextOptionsBuilder<PostgreSqlUsersDbContext>();
-        DataServiceCollectionExtensions.UsePostgreSql(options, new DatabaseSettings
+        DataServiceCollectionExtensions.UsePostgreSql(options, new DatabaseOptions
         {
             Provider = DatabaseProvider.PostgreSql,
             ConnectionString = database.ConnectionString,
             MaxRetryCount = 2,
-            MaxRetryDelay = TimeSpan.FromMilliseconds(100),
+            MaxRetryDelaySeconds = 1,
         });
         return new PostgreSqlUsersDbContext(options.AddInterceptors(interceptors).Options);
     }

@@ -1,10 +1,12 @@
-using System.Collections.Concurrent;
 using System.Net;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Npgsql;
 using UserFunctions.Core;
 using UserFunctions.Core.Users;
 using UserFunctions.TestHost;
 using UserFunctions.Tests.Api;
+using UserFunctions.Tests.Data;
 
 namespace UserFunctions.Tests.Functions;
 
@@ -89,10 +91,12 @@ public sealed class FunctionsHostTests(FunctionsOnSqlite host) : IClassFixture<F
         // Logs and the InvocationResponse share one ordered stream, so once the host has both responses it has every log of
         // both invocations.
         await Poll.ForAsync(() => host.Functions.CompletedInvocations.Skip(before).Count() >= 2 ? "" : null);
-        Assert.Contains(host.HostLog, line => line.Contains("[Microsoft.Hosting.Lifetime]", StringComparison.Ordinal));
-        Assert.DoesNotContain(host.HostLog, line => line.StartsWith("Information: [UserFunctions.", StringComparison.Ordinal)
-            || line.StartsWith("Information: [Microsoft.AspNetCore", StringComparison.Ordinal)
-            || line.StartsWith("Information: [Microsoft.EntityFrameworkCore", StringComparison.Ordinal));
+        var log = host.HostLog.GetSnapshot();
+        Assert.Contains(log, record => record.Message.Contains("[Microsoft.Hosting.Lifetime]", StringComparison.Ordinal));
+        Assert.DoesNotContain(log, record => record.Level == LogLevel.Information
+            && (record.Message.StartsWith("[UserFunctions.", StringComparison.Ordinal)
+                || record.Message.StartsWith("[Microsoft.AspNetCore", StringComparison.Ordinal)
+                || record.Message.StartsWith("[Microsoft.EntityFrameworkCore", StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -130,7 +134,7 @@ public sealed class FunctionsStartupTests
     [Fact]
     public async Task AWorkerWithABadDatabaseProviderFailsFastNamingTheSetting()
     {
-        using var loggerFactory = ApiHost.LoggerInto(new ConcurrentQueue<string>());
+        using var loggerFactory = ApiHost.LoggerInto(new FakeLogCollector());
 
         var failure = await Assert.ThrowsAsync<WorkerFailedException>(() => ApiHost.StartFunctionsAsync(
             new Dictionary<string, string?> { ["Database:Provider"] = "Oracle" }, ApiHost.FunctionKey, loggerFactory));
@@ -142,8 +146,8 @@ public sealed class FunctionsStartupTests
     [Fact]
     public async Task AWorkerThatDiesIsReportedWithItsExitCodeAndRequestsFailInsteadOfHanging()
     {
-        await using var database = new SqliteApiDatabase(pooling: false);
-        var log = new ConcurrentQueue<string>();
+        await using var database = new SqliteTestDatabase(pooling: false);
+        var log = new FakeLogCollector();
         using var loggerFactory = ApiHost.LoggerInto(log);
         await using var host = await ApiHost.StartFunctionsAsync(await database.CreateAsync(), functionKey: null, loggerFactory);
         using var client = new HttpClient { BaseAddress = host.BaseAddress };
@@ -151,7 +155,7 @@ public sealed class FunctionsStartupTests
         System.Diagnostics.Process.GetProcessById(host.WorkerProcessId).Kill();
 
         Assert.NotEqual(0, await host.WorkerExited.WaitAsync(TimeSpan.FromSeconds(30)));
-        await Poll.ForAsync(() => log.FirstOrDefault(line => line.Contains("The worker exited with code", StringComparison.Ordinal)));
+        await Poll.ForAsync(() => log.GetSnapshot().FirstOrDefault(record => record.Message.Contains("The worker exited with code", StringComparison.Ordinal))?.Message);
         using var response = await client.GetAsync("/api/health");
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
     }
@@ -159,25 +163,25 @@ public sealed class FunctionsStartupTests
     [Fact]
     public async Task TheRequestLogsSettingSendsThePerRequestInformationLogsToTheHost()
     {
-        await using var database = new SqliteApiDatabase(pooling: false);
-        var log = new ConcurrentQueue<string>();
+        await using var database = new SqliteTestDatabase(pooling: false);
+        var log = new FakeLogCollector();
         using var loggerFactory = ApiHost.LoggerInto(log);
         var settings = new Dictionary<string, string?>(await database.CreateAsync()) { ["Logging:RequestLogs"] = "true" };
         await using var host = await ApiHost.StartFunctionsAsync(settings, functionKey: null, loggerFactory);
         using var client = new HttpClient { BaseAddress = host.BaseAddress };
 
-        using var created = await client.PostAsync("/api/users", ApiHost.Json("""{"username":"logged_user","email":"logged@example.com"}"""));
+        using var created = await client.PostUserAsync("""{"username":"logged_user","email":"logged@example.com"}""");
 
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        await Poll.ForAsync(() => log.FirstOrDefault(line => line.Contains("[UserFunctions.Core.Users.UsersApi] Created user", StringComparison.Ordinal)));
-        await Poll.ForAsync(() => log.FirstOrDefault(line => line.Contains("[Microsoft.EntityFrameworkCore.Database.Command]", StringComparison.Ordinal)));
+        await Poll.ForAsync(() => log.GetSnapshot().FirstOrDefault(record => record.Message.Contains("[UserFunctions.Core.Users.UsersApi] Created user", StringComparison.Ordinal))?.Message);
+        await Poll.ForAsync(() => log.GetSnapshot().FirstOrDefault(record => record.Message.Contains("[Microsoft.EntityFrameworkCore.Database.Command]", StringComparison.Ordinal))?.Message);
     }
 
     [Fact]
     public async Task StoppingTheHostStopsTheWorker()
     {
-        await using var database = new SqliteApiDatabase(pooling: false);
-        using var loggerFactory = ApiHost.LoggerInto(new ConcurrentQueue<string>());
+        await using var database = new SqliteTestDatabase(pooling: false);
+        using var loggerFactory = ApiHost.LoggerInto(new FakeLogCollector());
         var host = await ApiHost.StartFunctionsAsync(await database.CreateAsync(), functionKey: null, loggerFactory);
 
         await host.DisposeAsync();
@@ -196,7 +200,7 @@ public sealed class FunctionsCancellationTests(FunctionsOnPostgreSql host) : ICl
     [Fact]
     public async Task AClientThatGoesAwayGetsItsInvocationCancelledAndItsQueryStopped()
     {
-        var database = (PostgreSqlApiDatabase)host.Database;
+        var database = (PostgreSqlTestDatabase)host.Database;
         await using var locker = await LockTheUsersTableAsync(database);
         var before = host.Functions!.CompletedInvocations.Count;
         using var goneAway = new CancellationTokenSource();
@@ -215,7 +219,7 @@ public sealed class FunctionsCancellationTests(FunctionsOnPostgreSql host) : ICl
     [Fact]
     public async Task WhenTheHostCancelsAnInvocationItsQueryStopsThoughTheClientStillWaits()
     {
-        var database = (PostgreSqlApiDatabase)host.Database;
+        var database = (PostgreSqlTestDatabase)host.Database;
         await using var locker = await LockTheUsersTableAsync(database);
         var before = host.Functions!.CompletedInvocations.Count;
         var request = host.Client.GetAsync("/api/users");
@@ -233,7 +237,7 @@ public sealed class FunctionsCancellationTests(FunctionsOnPostgreSql host) : ICl
     }
 
     /// <summary>Holds an exclusive lock on the table until disposed, so the API's queries wait in the server.</summary>
-    private static async Task<NpgsqlConnection> LockTheUsersTableAsync(PostgreSqlApiDatabase database)
+    private static async Task<NpgsqlConnection> LockTheUsersTableAsync(PostgreSqlTestDatabase database)
     {
         var connection = await database.OpenAsync();
         var transaction = await connection.BeginTransactionAsync();

@@ -127,7 +127,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           value: 'ClientId=${identityClientId};Authorization=AAD'
         }
         {
-          // The app's ManagedIdentityCredential and SqlClient token callback use this identity.
+          // The app signs in to the database as this identity (SqlClient's Active Directory Managed Identity, Npgsql's token password).
           name: 'AZURE_CLIENT_ID'
           value: identityClientId
         }
@@ -136,7 +136,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           value: databaseEngine
         }
         {
-          // Passwordless: no password (and for Azure SQL no Authentication keyword); the app adds an Entra access token itself.
+          // Passwordless: no password (and for Azure SQL no Authentication keyword); the app signs in with its Entra identity.
           name: 'ConnectionStrings__Users'
           value: connectionString
         }

@@ -3,27 +3,27 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using UserFunctions.Core.Data;
 
 namespace UserFunctions.Tests.Data;
 
-public class DatabaseSettingsTests
+public class DatabaseOptionsTests
 {
     [Fact]
     public void WithNoSettingsTheDefaultIsAnEmbeddedSqliteFile()
     {
-        var settings = DatabaseSettings.From(Configuration([]));
+        var settings = Options([]);
 
         Assert.Equal(DatabaseProvider.Sqlite, settings.Provider);
         Assert.Equal("Data Source=users.db", settings.ConnectionString);
-        Assert.True(settings.MigrateOnStartup);
+        Assert.True(settings.AppliesMigrationsOnStartup);
     }
 
     [Fact]
-    public void AnUnknownProviderFailsAtStartUpNamingTheSetting()
+    public async Task AnUnknownProviderFailsAtStartUpNamingTheSetting()
     {
-        var exception = Assert.Throws<InvalidOperationException>(() =>
-            new ServiceCollection().AddUsersData(Configuration(new() { ["Database:Provider"] = "Postgres" })));
+        var exception = await StartUpFailureAsync(new() { ["Database:Provider"] = "Postgres" });
 
         Assert.Contains("'Database:Provider'", exception.Message, StringComparison.Ordinal);
         Assert.Contains("'Postgres'", exception.Message, StringComparison.Ordinal);
@@ -34,11 +34,11 @@ public class DatabaseSettingsTests
     [InlineData("postgresql")]
     [InlineData(" POSTGRESQL ")]
     public void ThePostgreSqlProviderNameIsCaseInsensitive(string name) =>
-        Assert.Equal(DatabaseProvider.PostgreSql, DatabaseSettings.From(Configuration(new()
+        Assert.Equal(DatabaseProvider.PostgreSql, Options(new()
         {
             ["Database:Provider"] = name,
             ["ConnectionStrings:Users"] = "Host=localhost;Database=users;Username=app;Password=secret",
-        })).Provider);
+        }).Provider);
 
     [Theory]
     [InlineData(null, false)]
@@ -46,14 +46,14 @@ public class DatabaseSettingsTests
     [InlineData("true", true)]
     public void PostgreSqlMigratesAtStartUpOnlyWhenSetExplicitly(string? migrateOnStartup, bool expected)
     {
-        var settings = DatabaseSettings.From(Configuration(new()
+        var settings = Options(new()
         {
             ["Database:Provider"] = "PostgreSql",
             ["ConnectionStrings:Users"] = "Host=localhost;Database=users;Username=app;Password=secret",
             ["Database:MigrateOnStartup"] = migrateOnStartup,
-        }));
+        });
 
-        Assert.Equal(expected, settings.MigrateOnStartup);
+        Assert.Equal(expected, settings.AppliesMigrationsOnStartup);
     }
 
     [Theory]
@@ -61,11 +61,11 @@ public class DatabaseSettingsTests
     [InlineData("Host=localhost;Database=users;Username=app;Password=secret", false)]
     [InlineData("Host=localhost;Database=users;Username=app;Passfile=/home/app/.pgpass", false)]
     public void PostgreSqlUsesAnAccessTokenOnlyWithoutAPassword(string connectionString, bool usesAccessToken) =>
-        Assert.Equal(usesAccessToken, DatabaseSettings.From(Configuration(new()
+        Assert.Equal(usesAccessToken, Options(new()
         {
             ["Database:Provider"] = "PostgreSql",
             ["ConnectionStrings:Users"] = connectionString,
-        })).UsesAccessToken);
+        }).UsesAccessToken);
 
     [Fact]
     public void OnPostgreSqlTheClockHandsOutWholeMicrosecondsAsTheDatabaseStoresThem()
@@ -96,10 +96,9 @@ public class DatabaseSettingsTests
     [Theory]
     [InlineData("SqlServer")]
     [InlineData("PostgreSql")]
-    public void AServerProviderWithoutAConnectionStringFailsAtStartUpNamingTheSetting(string provider)
+    public async Task AServerProviderWithoutAConnectionStringFailsAtStartUpNamingTheSetting(string provider)
     {
-        var exception = Assert.Throws<InvalidOperationException>(() =>
-            new ServiceCollection().AddUsersData(Configuration(new() { ["Database:Provider"] = provider })));
+        var exception = await StartUpFailureAsync(new() { ["Database:Provider"] = provider });
 
         Assert.Contains("'ConnectionStrings:Users'", exception.Message, StringComparison.Ordinal);
     }
@@ -107,13 +106,13 @@ public class DatabaseSettingsTests
     [Theory]
     [InlineData("SqlServer", "Server=x;Passwrd=hunter2-secret")]
     [InlineData("PostgreSql", "Host=x;Passwrd=hunter2-secret")]
-    public void AnUnparsableConnectionStringFailsWithoutEchoingIt(string provider, string connectionString)
+    public async Task AnUnparsableConnectionStringFailsAtStartUpWithoutEchoingIt(string provider, string connectionString)
     {
-        var exception = Assert.Throws<InvalidOperationException>(() => DatabaseSettings.From(Configuration(new()
+        var exception = await StartUpFailureAsync(new()
         {
             ["Database:Provider"] = provider,
             ["ConnectionStrings:Users"] = connectionString,
-        })));
+        });
 
         Assert.Contains("'ConnectionStrings:Users'", exception.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("hunter2-secret", exception.Message, StringComparison.Ordinal);
@@ -122,15 +121,14 @@ public class DatabaseSettingsTests
     [Fact]
     public void SqlServerNeverMigratesAtStartUpEvenWhenAsked()
     {
-        var settings = DatabaseSettings.From(Configuration(new()
+        var settings = Options(new()
         {
             ["Database:Provider"] = "SqlServer",
             ["ConnectionStrings:Users"] = "Server=tcp:example.database.windows.net;Database=users",
             ["Database:MigrateOnStartup"] = "true",
-        }));
+        });
 
-        Assert.False(settings.MigrateOnStartup);
-        Assert.True(settings.UsesAccessToken);
+        Assert.False(settings.AppliesMigrationsOnStartup);
     }
 
     [Theory]
@@ -141,11 +139,11 @@ public class DatabaseSettingsTests
     [InlineData("PostgreSql", "Host=localhost;Database=users;Username=app;Password=secret;Timeout=20", 20)]
     public void AServerConnectionStringWithoutATimeoutGetsTheShortDefaultAndAnExplicitOneIsKept(string provider, string connectionString, int expectedSeconds)
     {
-        var settings = DatabaseSettings.From(Configuration(new()
+        var settings = Options(new()
         {
             ["Database:Provider"] = provider,
             ["ConnectionStrings:Users"] = connectionString,
-        }));
+        });
 
         Assert.Equal(TimeSpan.FromSeconds(expectedSeconds), settings.ConnectTimeout);
         var driverTimeout = provider == "PostgreSql"
@@ -155,13 +153,30 @@ public class DatabaseSettingsTests
     }
 
     [Fact]
-    public void TheRetryBudgetIsTenSecondsUnlessSet()
+    public async Task TheRetryBudgetIsTenSecondsUnlessSet()
     {
-        Assert.Equal(TimeSpan.FromSeconds(10), DatabaseSettings.From(Configuration([])).RetryBudget);
-        Assert.Equal(TimeSpan.FromSeconds(3), DatabaseSettings.From(Configuration(new() { ["Database:RetryBudgetSeconds"] = "3" })).RetryBudget);
-        var exception = Assert.Throws<InvalidOperationException>(() => DatabaseSettings.From(Configuration(new() { ["Database:RetryBudgetSeconds"] = "0" })));
+        Assert.Equal(TimeSpan.FromSeconds(10), Options([]).RetryBudget);
+        Assert.Equal(TimeSpan.FromSeconds(3), Options(new() { ["Database:RetryBudgetSeconds"] = "3" }).RetryBudget);
+        var exception = await StartUpFailureAsync(new() { ["Database:RetryBudgetSeconds"] = "0" });
         Assert.Contains("'Database:RetryBudgetSeconds'", exception.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("CommandTimeoutSeconds", "0")]
+    [InlineData("MaxRetryCount", "-1")]
+    [InlineData("MaxRetryDelaySeconds", "0")]
+    [InlineData("RetryBudgetSeconds", "ten")]
+    [InlineData("MigrateOnStartup", "yes")]
+    public async Task AnOutOfRangeOrMalformedSettingFailsAtStartUpNamingIt(string name, string value)
+    {
+        var exception = await StartUpFailureAsync(new() { [$"Database:{name}"] = value });
+
+        Assert.Contains($"'Database:{name}'", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ZeroRetriesTurnRetriesOff() =>
+        Assert.Equal(0, Options(new() { ["Database:MaxRetryCount"] = "0" }).MaxRetryCount);
 
     [Theory]
     [InlineData("SqlServer", false)]
@@ -189,12 +204,12 @@ public class DatabaseSettingsTests
     [Fact]
     public void AUserAssignedIdentityComesFromTheSettingOrAzureClientId()
     {
-        Assert.Equal("from-setting", DatabaseSettings.From(Configuration(new()
+        Assert.Equal("from-setting", Options(new()
         {
             ["Database:ManagedIdentityClientId"] = "from-setting",
             ["AZURE_CLIENT_ID"] = "from-environment",
-        })).ManagedIdentityClientId);
-        Assert.Equal("from-environment", DatabaseSettings.From(Configuration(new() { ["AZURE_CLIENT_ID"] = "from-environment" })).ManagedIdentityClientId);
+        }).ManagedIdentityClientId);
+        Assert.Equal("from-environment", Options(new() { ["AZURE_CLIENT_ID"] = "from-environment" }).ManagedIdentityClientId);
     }
 
     [Fact]
@@ -267,6 +282,29 @@ public class DatabaseSettingsTests
         }
 
         await host.StopAsync();
+    }
+
+    // The options as the app gets them (bound, completed and validated).
+    private static DatabaseOptions Options(Dictionary<string, string?> values)
+    {
+        using var services = new ServiceCollection().AddUsersData(Configuration(values)).BuildServiceProvider();
+        return services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
+    }
+
+    // What stops a host with these settings from starting: registration (the provider) or the start-up validation (the rest).
+    private static async Task<Exception> StartUpFailureAsync(Dictionary<string, string?> settings)
+    {
+        var exception = await Record.ExceptionAsync(async () =>
+        {
+            // Empty: the test output holds the dev server's appsettings.json, with a connection string.
+            var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+            builder.Configuration.AddInMemoryCollection(settings);
+            builder.Services.AddUsersData(builder.Configuration);
+            using var host = builder.Build();
+            await host.StartAsync();
+            await host.StopAsync();
+        });
+        return Assert.IsAssignableFrom<Exception>(exception);
     }
 
     private static IConfiguration Configuration(Dictionary<string, string?> values) =>
