@@ -33,4 +33,23 @@ public sealed class UserQueries
             .OrderBy(u => u.Id)
             .Take(take)
             .Select(UserResponse.FromUser));
+
+    /// <summary>The page <paramref name="query"/> asks for, and whether another follows: one extra row tells, without a COUNT.</summary>
+    internal async Task<(List<UserResponse> Items, bool More)> ReadPageAsync(UsersDbContext db, UserListQuery query, CancellationToken cancellationToken)
+    {
+        var items = new List<UserResponse>(query.Limit + 1);
+        await foreach (var user in ListPage(db, query.AfterId, query.NormalizedUsername, query.NormalizedEmail, query.Limit + 1)
+            .WithCancellation(cancellationToken))
+        {
+            items.Add(user);
+        }
+
+        var more = items.Count > query.Limit;
+        if (more)
+        {
+            items.RemoveAt(query.Limit);
+        }
+
+        return (items, more);
+    }
 }

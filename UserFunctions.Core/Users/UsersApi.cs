@@ -61,23 +61,8 @@ public sealed class UsersApi
             return TypedResults.Ok(new UserPage([], null));
         }
 
-        // One extra row tells whether another page exists without a COUNT.
-        var items = new List<UserResponse>(query.Limit + 1);
-        await foreach (var user in services.Queries.ListPage(
-            services.Db, query.AfterId, query.NormalizedUsername, query.NormalizedEmail, query.Limit + 1)
-            .WithCancellation(request.HttpContext.RequestAborted))
-        {
-            items.Add(user);
-        }
-
-        string? next = null;
-        if (items.Count > query.Limit)
-        {
-            items.RemoveAt(query.Limit);
-            next = query.NextPageLink(request, items[^1].Id);
-        }
-
-        return TypedResults.Ok(new UserPage(items, next));
+        var (items, more) = await services.Queries.ReadPageAsync(services.Db, query, request.HttpContext.RequestAborted);
+        return TypedResults.Ok(new UserPage(items, more ? query.NextPageLink(request, items[^1].Id) : null));
     }
 
     public static async Task<Results<Ok<UserResponse>, StatusCodeHttpResult, ProblemHttpResult>> GetUser(string id, HttpRequest request, UserServices services)
