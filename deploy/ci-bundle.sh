@@ -42,17 +42,8 @@ stop_server() {
   fi
 }
 
-free_port() {
-  for _ in $(seq 1 50); do
-    local candidate=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
-      echo "$candidate"
-      return
-    fi
-  done
-  echo "FAILED: no free port found" >&2
-  exit 1
-}
+# shellcheck source=deploy/lib/free-port.sh
+source deploy/lib/free-port.sh
 
 # Runs a bundle twice on one database: the first run must apply the migrations, the second nothing.
 migrate_twice() {

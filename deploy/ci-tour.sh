@@ -32,17 +32,8 @@ trap 'stop_server; rm -rf "$work"' EXIT
 
 step() { printf -- '--> %s\n' "$*"; }
 
-free_port() {
-  for _ in $(seq 1 50); do
-    local candidate=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
-      echo "$candidate"
-      return
-    fi
-  done
-  echo "FAILED: no free port found" >&2
-  exit 1
-}
+# shellcheck source=deploy/lib/free-port.sh
+source deploy/lib/free-port.sh
 
 # wait_until_healthy BASE_URL LOG: until GET /api/health is 200 (60 s at most, or until the server exits).
 wait_until_healthy() {

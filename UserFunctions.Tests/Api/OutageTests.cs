@@ -18,13 +18,7 @@ public sealed class OutageTests
     {
         // Four retries, a budget of 8 s and a 2 s connection timeout. Without the budget the five attempts and their back-off
         // take about 19 s (checked); with it, no retry starts that could end after 8 s: three attempts, about 7 s.
-        await using var host = await StartAsync(kind, new()
-        {
-            ["Database:MaxRetryCount"] = "4",
-            ["Database:MaxRetryDelaySeconds"] = "5",
-            ["Database:RetryBudgetSeconds"] = "8",
-            ["ConnectionStrings:Users"] = "Timeout=2",
-        });
+        await using var host = await StartAsync(kind, BudgetSettings());
         using var created = await host.CreateAsync("john_doe", "john@example.com");
         var url = created.Headers.Location!.OriginalString;
 
@@ -56,15 +50,8 @@ public sealed class OutageTests
     {
         // The claim, the write and the release share the request's budget: before they did not, and a keyed write whose
         // database stalled after the claim answered after the write's own budget plus the release's.
-        await using var host = await StartAsync(kind, new()
-        {
-            ["Database:MaxRetryCount"] = "4",
-            ["Database:MaxRetryDelaySeconds"] = "5",
-            ["Database:RetryBudgetSeconds"] = "8",
-            // Should the cut miss the INSERT waiting on the lock, its command times out instead of waiting 30 s.
-            ["Database:CommandTimeoutSeconds"] = "4",
-            ["ConnectionStrings:Users"] = "Timeout=2",
-        });
+        // Should the cut miss the INSERT waiting on the lock, its command times out instead of waiting 30 s.
+        await using var host = await StartAsync(kind, BudgetSettings(("Database:CommandTimeoutSeconds", "4")));
         var database = (PostgreSqlTestDatabase)host.Database;
         await using var locker = await database.OpenAsync();
         await using var transaction = await locker.BeginTransactionAsync();
@@ -133,6 +120,24 @@ public sealed class OutageTests
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             response.Dispose();
         }
+    }
+
+    // Four retries, a budget of 8 s and a 2 s connection timeout.
+    private static Dictionary<string, string?> BudgetSettings(params (string Key, string Value)[] more)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Database:MaxRetryCount"] = "4",
+            ["Database:MaxRetryDelaySeconds"] = "5",
+            ["Database:RetryBudgetSeconds"] = "8",
+            ["ConnectionStrings:Users"] = "Timeout=2",
+        };
+        foreach (var (key, value) in more)
+        {
+            settings[key] = value;
+        }
+
+        return settings;
     }
 
     private static async Task<CustomPostgreSqlHost> StartAsync(HostKind kind, Dictionary<string, string?> settings)
