@@ -328,11 +328,14 @@ public static class UsersApiDocument
 
         var schemas = components.Schemas ??= new Dictionary<string, IOpenApiSchema>();
         // A merge patch carries any subset of the members, with the same constraints.
-        var userRequest = (OpenApiSchema)schemas[nameof(UserRequest)];
-        var userPatch = (OpenApiSchema)userRequest.CreateShallowCopy();
-        userPatch.Required = null;
-        userPatch.Description = "JSON merge patch (RFC 7396): members present are replaced; null is not allowed, both fields are required of a user.";
-        schemas[UserPatchSchema] = userPatch;
+        if (schemas.TryGetValue(nameof(UserRequest), out var userRequest))
+        {
+            var userPatch = (OpenApiSchema)userRequest.CreateShallowCopy();
+            userPatch.Required = null;
+            userPatch.Description = "JSON merge patch (RFC 7396): members present are replaced; null is not allowed, both fields are required of a user.";
+            schemas[UserPatchSchema] = userPatch;
+        }
+
         // Every problem response uses the one ProblemDetails schema, whose errors are optional.
         schemas.Remove(nameof(HttpValidationProblemDetails));
         return Task.CompletedTask;
