@@ -119,14 +119,14 @@ public static class UsersApiDocument
         var api = description.ActionDescriptor.EndpointMetadata.OfType<ApiOperation>().Single();
         var document = context.Document!;
 
-        if (api.RequiresFunctionKey)
-        {
-            operation.Security =
+        // Anonymous operations say so with an empty list, rather than leaving readers to guess.
+        operation.Security = api.RequiresFunctionKey
+            ?
             [
                 new() { [new OpenApiSecuritySchemeReference(FunctionKeyHeader, document)] = [] },
                 new() { [new OpenApiSecuritySchemeReference(FunctionKeyQuery, document)] = [] },
-            ];
-        }
+            ]
+            : [];
 
         operation.Parameters ??= [];
         // The handlers take the id as a string so that a non-numeric one is a 404 like an unknown one; clients send integers.
