@@ -30,13 +30,32 @@ public static class ServiceCollectionExtensions
 
 public static class EndpointRouteBuilderExtensions
 {
-    /// <summary>Maps every operation of <see cref="ApiOperations"/> under <c>/api</c> for an ASP.NET Core host.</summary>
+    /// <summary>
+    /// Maps every operation of <see cref="ApiOperations"/> under <c>/api</c> for an ASP.NET Core host, with the metadata the
+    /// OpenAPI document is generated from: what the handler's typed results say, plus what the table says that they cannot.
+    /// </summary>
     public static RouteGroupBuilder MapUsersApi(this IEndpointRouteBuilder routes)
     {
         var api = routes.MapGroup("/" + ApiOperations.RoutePrefix);
         foreach (var operation in ApiOperations.All)
         {
-            api.MapMethods(operation.Route, [operation.Method], operation.Handler).WithName(operation.Name);
+            var endpoint = api.MapMethods(operation.Route, [operation.Method], operation.Handler)
+                .WithName(operation.Name)
+                .WithTags(operation.Tag)
+                .WithSummary(operation.Summary)
+                .WithMetadata(operation)
+                .ProducesProblem(StatusCodes.Status500InternalServerError);
+            foreach (var status in operation.ProblemStatuses)
+            {
+                endpoint.ProducesProblem(status);
+            }
+
+            // The handlers read their bodies themselves (to answer malformed ones with the contract's problems), so the
+            // generator cannot see them.
+            if (operation.RequestBody is { } body)
+            {
+                endpoint.Accepts(body, isOptional: false, operation.RequestContentTypes[0], [.. operation.RequestContentTypes.Skip(1)]);
+            }
         }
 
         return api;

@@ -1,4 +1,5 @@
 using UserFunctions.Core;
+using UserFunctions.DevServer.OpenApi;
 
 namespace UserFunctions.DevServer;
 
@@ -15,6 +16,8 @@ public static class DevServerApp
         configure?.Invoke(builder);
 
         builder.Services.AddUsersApi(builder.Configuration);
+        // Only generates the OpenAPI document (at build time and in tests); the API serves the checked-in copy.
+        builder.Services.AddUsersApiDocument();
 
         var app = builder.Build();
         // Requests that reach no handler (unknown route, wrong method) and unhandled failures get problem bodies too.

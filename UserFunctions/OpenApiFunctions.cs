@@ -10,5 +10,5 @@ public static class OpenApiFunctions
     [Function(OpenApiDocumentApi.OperationName)]
     public static IResult GetOpenApiDocument(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = OpenApiDocumentApi.Route)] HttpRequest request) =>
-        OpenApiDocumentApi.GetOpenApiDocument();
+        OpenApiDocumentApi.GetOpenApiDocument(request);
 }

@@ -1,13 +1,11 @@
-using System.Reflection;
+using System.Text.Json;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace UserFunctions.Core.OpenApi;
 
 /// <summary>
-/// Serves the OpenAPI 3.1 description of docs/contract.md. It is a reviewed document embedded in Core rather than one generated
-/// from endpoint metadata, because the Functions host has no minimal-API endpoints to generate from; tests check that it
-/// lists every operation of <see cref="ApiOperations"/> with its status codes and problem bodies.
+/// Serves the OpenAPI 3.1 document. It is generated from the dev server's endpoints (UserFunctions.DevServer.csproj, docs/api.md)
+/// and embedded here, because the Functions host has no minimal-API endpoints to generate from; both hosts serve this copy.
 /// </summary>
 public static class OpenApiDocumentApi
 {
@@ -15,14 +13,98 @@ public static class OpenApiDocumentApi
     public const string Route = "openapi.json";
     public const string ResourceName = "UserFunctions.Core.OpenApi.openapi.json";
 
-    private static readonly Lazy<byte[]> Document = new(() =>
+    private const string ForwardedHost = "X-Forwarded-Host";
+    private const string ForwardedProto = "X-Forwarded-Proto";
+
+    private static readonly Lazy<OpenApiDocumentBytes> Document = new(() =>
     {
         using var stream = typeof(OpenApiDocumentApi).Assembly.GetManifestResourceStream(ResourceName)
             ?? throw new InvalidOperationException($"Embedded resource {ResourceName} is missing.");
         using var buffer = new MemoryStream();
         stream.CopyTo(buffer);
-        return buffer.ToArray();
+        return OpenApiDocumentBytes.Split(buffer.ToArray());
     });
 
-    public static FileContentHttpResult GetOpenApiDocument() => TypedResults.Bytes(Document.Value, "application/json");
+    /// <summary>The embedded document as generated: its one server is the relative <c>/api</c>.</summary>
+    public static ReadOnlyMemory<byte> Generated => Document.Value.Whole;
+
+    public static OpenApiDocumentResult GetOpenApiDocument(HttpRequest request) => new(Document.Value, ServerUrl(request));
+
+    /// <summary>
+    /// The API's absolute base as the client reached it. Behind the Functions host (and any proxy in front of it) the
+    /// request's own scheme and host are the worker's, so the forwarded ones win where the proxy set them.
+    /// </summary>
+    internal static string ServerUrl(HttpRequest request)
+    {
+        var proto = FirstForwarded(request, ForwardedProto);
+        var scheme = proto is "http" or "https" ? proto : request.Scheme;
+        var host = FirstForwarded(request, ForwardedHost) is { Length: > 0 } forwarded ? forwarded : request.Host.ToUriComponent();
+        return $"{scheme}://{host}{request.PathBase.ToUriComponent()}/{ApiOperations.RoutePrefix}";
+    }
+
+    // Each proxy appends its own value: the first one is what the client used.
+    private static string? FirstForwarded(HttpRequest request, string header) =>
+        request.Headers[header].ToString() is { Length: > 0 } values ? values.Split(',')[0].Trim() : null;
+}
+
+/// <summary>The document's bytes, cut around the value of <c>servers[0].url</c> so that each response can put its own there.</summary>
+public sealed class OpenApiDocumentBytes
+{
+    private OpenApiDocumentBytes(ReadOnlyMemory<byte> whole, ReadOnlyMemory<byte> beforeUrl, ReadOnlyMemory<byte> afterUrl)
+    {
+        Whole = whole;
+        BeforeUrl = beforeUrl;
+        AfterUrl = afterUrl;
+    }
+
+    public ReadOnlyMemory<byte> Whole { get; }
+
+    public ReadOnlyMemory<byte> BeforeUrl { get; }
+
+    public ReadOnlyMemory<byte> AfterUrl { get; }
+
+    public static OpenApiDocumentBytes Split(byte[] document)
+    {
+        var reader = new Utf8JsonReader(document);
+        var (start, end) = FindFirstServerUrl(ref reader)
+            ?? throw new InvalidOperationException("The OpenAPI document names no server; regenerate it (docs/api.md).");
+        return new OpenApiDocumentBytes(document, document.AsMemory(0, start), document.AsMemory(end));
+    }
+
+    // Where the string token of servers[0].url starts and ends (quotes included).
+    private static (int Start, int End)? FindFirstServerUrl(ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (!reader.ValueTextEquals("servers"u8))
+            {
+                reader.Read();
+                reader.Skip();
+                continue;
+            }
+
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray || !reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isUrl = reader.ValueTextEquals("url"u8);
+                reader.Read();
+                if (isUrl && reader.TokenType == JsonTokenType.String)
+                {
+                    var start = (int)reader.TokenStartIndex;
+                    return (start, (int)reader.BytesConsumed);
+                }
+
+                reader.Skip();
+            }
+
+            return null;
+        }
+
+        return null;
+    }
 }
