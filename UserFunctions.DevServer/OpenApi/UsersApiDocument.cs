@@ -255,9 +255,21 @@ public static class UsersApiDocument
                 [ProblemMediaType] = new() { Schema = new OpenApiSchemaReference(ProblemDetailsSchema, document) },
             },
         };
-        if (status is StatusCodes.Status409Conflict or StatusCodes.Status503ServiceUnavailable)
+        if (status is StatusCodes.Status503ServiceUnavailable)
         {
             response.Headers = new Dictionary<string, IOpenApiHeader> { [HeaderNames.RetryAfter] = new OpenApiHeaderReference(RetryAfter, document) };
+        }
+        else if (status is StatusCodes.Status409Conflict)
+        {
+            // Only the 409 of a key still in progress says when to retry; a taken username or email does not.
+            response.Headers = new Dictionary<string, IOpenApiHeader>
+            {
+                [HeaderNames.RetryAfter] = new OpenApiHeader
+                {
+                    Description = "Present when a request with the same Idempotency-Key is still running: seconds to wait before retrying.",
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "0" },
+                },
+            };
         }
 
         return response;
@@ -321,9 +333,9 @@ public static class UsersApiDocument
         };
         components.Headers = new Dictionary<string, IOpenApiHeader>
         {
-            [ETag] = new OpenApiHeader { Description = "Strong entity tag of this version of the user.", Schema = new OpenApiSchema { Type = JsonSchemaType.String } },
-            [Location] = new OpenApiHeader { Description = "The new user's URL.", Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "uri-reference" } },
-            [RetryAfter] = new OpenApiHeader { Description = "Seconds to wait before retrying.", Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "0" } },
+            [ETag] = new OpenApiHeader { Description = "Strong entity tag of this version of the user.", Required = true, Schema = new OpenApiSchema { Type = JsonSchemaType.String } },
+            [Location] = new OpenApiHeader { Description = "The new user's URL.", Required = true, Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "uri-reference" } },
+            [RetryAfter] = new OpenApiHeader { Description = "Seconds to wait before retrying.", Required = true, Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "0" } },
         };
 
         var schemas = components.Schemas ??= new Dictionary<string, IOpenApiSchema>();

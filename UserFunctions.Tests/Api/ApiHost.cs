@@ -11,6 +11,8 @@ using UserFunctions.DevServer;
 using UserFunctions.TestHost;
 using UserFunctions.Tests.Data;
 
+using UserFunctions.Tests.OpenApi;
+
 namespace UserFunctions.Tests.Api;
 
 public enum HostKind
@@ -66,13 +68,17 @@ public abstract class ApiHost(HostKind kind, Func<TestDatabase> createDatabase) 
                 builder.Logging.AddProvider(new FakeLoggerProvider(HostLog));
             });
             await _devServer.StartAsync();
-            Client = _devServer.GetTestClient();
+            // Every response the suite sees is checked against the served OpenAPI document.
+            Client = new HttpClient(new ConformanceHandler(_devServer.GetTestServer().CreateHandler()))
+            {
+                BaseAddress = _devServer.GetTestServer().BaseAddress,
+            };
         }
         else
         {
             _workerLoggerFactory = LoggerInto(HostLog);
             Functions = await StartFunctionsAsync(settings, FunctionKey, _workerLoggerFactory);
-            Client = new HttpClient { BaseAddress = Functions.BaseAddress };
+            Client = new HttpClient(new ConformanceHandler(new SocketsHttpHandler())) { BaseAddress = Functions.BaseAddress };
         }
 
         Client.DefaultRequestHeaders.Add("x-functions-key", FunctionKey);
