@@ -1,3 +1,4 @@
+using UserFunctions.Core.Docs;
 using UserFunctions.Core.Health;
 using UserFunctions.Core.OpenApi;
 using UserFunctions.Core.Users;
@@ -30,5 +31,7 @@ public static class ApiOperations
         // Anonymous, so that probes and availability tests need no key, and the contract is public.
         new(HealthApi.OperationName, "GET", HealthApi.Route, RequiresFunctionKey: false, HealthApi.GetHealth),
         new(OpenApiDocumentApi.OperationName, "GET", OpenApiDocumentApi.Route, RequiresFunctionKey: false, OpenApiDocumentApi.GetOpenApiDocument),
+        // The page that shows the document; a key is entered on the page, for the operations that need one.
+        new(DocsApi.OperationName, "GET", DocsApi.Route, RequiresFunctionKey: false, DocsApi.GetApiDocs),
     ];
 }
