@@ -36,7 +36,6 @@ public abstract class ApiDocsPageTests(Uri baseAddress, string hostName, ITestOu
     public async Task ThePageListsTheUsersOperationsOffersAKeyFieldAndLoadsNothingFromElsewhere()
     {
         var summaries = await UsersOperationSummariesAsync();
-        var screenshot = Path.Combine(AppContext.BaseDirectory, "TestResults", $"api-docs-{hostName}.png");
         await using var chromium = await HeadlessChromium.StartAsync();
 
         await chromium.NavigateAsync(new Uri(baseAddress, $"/{ApiOperations.RoutePrefix}/docs"));
@@ -47,8 +46,7 @@ public abstract class ApiDocsPageTests(Uri baseAddress, string hostName, ITestOu
         }
         finally
         {
-            await chromium.SaveScreenshotAsync(screenshot);
-            output.WriteLine($"Screenshot: {screenshot}");
+            await SaveScreenshotAsync(chromium, "page");
         }
 
         Assert.Contains("/api/users/{id}", text, StringComparison.Ordinal);
@@ -58,6 +56,32 @@ public abstract class ApiDocsPageTests(Uri baseAddress, string hostName, ITestOu
         Assert.All(requested, url => Assert.True(
             IsOnHost(new Uri(url)),
             $"The page requested {url}; everything it loads must come from {baseAddress.Authority}."));
+    }
+
+    [Fact]
+    public async Task AKeyEnteredOnThePageGoesIntoTheOperationsRequestsAsTheFunctionKeyHeader()
+    {
+        const string Key = "key-typed-on-the-page";
+        await using var chromium = await HeadlessChromium.StartAsync();
+        await chromium.NavigateAsync(new Uri(baseAddress, DocsApi.PagePath));
+        await chromium.WaitForTextAsync(["x-functions-key"], TimeSpan.FromSeconds(90));
+
+        // The authentication box's "Value" field, found by its label as a user finds it.
+        await chromium.TypeAsync(
+            """
+            document.querySelector(`input[aria-labelledby="${[...document.querySelectorAll('label')].find(l => l.textContent.trim() === 'Value').id}"]`).focus()
+            """,
+            Key);
+        await chromium.EvaluateAsync("location.hash = '#tag/users/POST/api/users'");
+
+        try
+        {
+            await chromium.WaitForTextAsync([$"x-functions-key: {Key}"], TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            await SaveScreenshotAsync(chromium, "key");
+        }
     }
 
     [Fact]
@@ -73,6 +97,13 @@ public abstract class ApiDocsPageTests(Uri baseAddress, string hostName, ITestOu
         Assert.DoesNotContain("://", page, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, script.StatusCode);
         Assert.Equal("text/javascript", script.Content.Headers.ContentType?.MediaType);
+    }
+
+    private async Task SaveScreenshotAsync(HeadlessChromium chromium, string what)
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "TestResults", $"api-docs-{hostName}-{what}.png");
+        await chromium.SaveScreenshotAsync(path);
+        output.WriteLine($"Screenshot: {path}");
     }
 
     private bool IsOnHost(Uri url) =>

@@ -84,14 +84,28 @@ public sealed class HeadlessChromium : IAsyncDisposable
     }
 
     /// <summary>The page's visible text, <c>document.body.innerText</c> ("" before there is a body).</summary>
-    public async Task<string> VisibleTextAsync()
+    public async Task<string> VisibleTextAsync() =>
+        (await EvaluateAsync("document.body ? document.body.innerText : ''")).GetString() ?? "";
+
+    /// <summary>Runs a JavaScript expression in the page and returns its value (awaited when it is a promise).</summary>
+    public async Task<JsonElement> EvaluateAsync(string expression)
     {
         var result = await SendAsync("Runtime.evaluate", new JsonObject
         {
-            ["expression"] = "document.body ? document.body.innerText : ''",
+            ["expression"] = expression,
             ["returnByValue"] = true,
+            ["awaitPromise"] = true,
         });
-        return result.GetProperty("result").GetProperty("value").GetString() ?? "";
+        return result.TryGetProperty("exceptionDetails", out var exception)
+            ? throw new InvalidOperationException($"{expression} threw: {exception}")
+            : result.GetProperty("result").TryGetProperty("value", out var value) ? value.Clone() : default;
+    }
+
+    /// <summary>Types <paramref name="text"/> as a user would into the element <paramref name="focusExpression"/> focuses.</summary>
+    public async Task TypeAsync(string focusExpression, string text)
+    {
+        await EvaluateAsync(focusExpression);
+        await SendAsync("Input.insertText", new JsonObject { ["text"] = text });
     }
 
     /// <summary>Waits until the visible text contains every one of <paramref name="texts"/>; returns it.</summary>
