@@ -129,6 +129,28 @@ public sealed class HeadlessChromium : IAsyncDisposable
             $"After {timeout.TotalSeconds:0}s the page does not show: {string.Join(" | ", missing)}. Requests: {string.Join(", ", _requestedUrls)}. Text: {text}");
     }
 
+    /// <summary>Clicks the first button whose text starts with <paramref name="text"/> (screen-reader text may follow), once there is one.</summary>
+    public async Task ClickButtonAsync(string text, TimeSpan timeout)
+    {
+        var click = $$"""
+            (() => {
+                const button = [...document.querySelectorAll('button')].find(b => b.textContent.trim().startsWith({{JsonSerializer.Serialize(text)}}));
+                button?.click();
+                return button !== undefined;
+            })()
+            """;
+        var deadline = DateTime.UtcNow + timeout;
+        while (!(await EvaluateAsync(click)).GetBoolean())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"After {timeout.TotalSeconds:0}s the page has no button '{text}'.");
+            }
+
+            await Task.Delay(250);
+        }
+    }
+
     public async Task SaveScreenshotAsync(string path)
     {
         var result = await SendAsync("Page.captureScreenshot", new JsonObject { ["format"] = "png" });
