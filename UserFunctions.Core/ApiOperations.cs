@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using UserFunctions.Core.Docs;
 using UserFunctions.Core.Health;
 using UserFunctions.Core.OpenApi;
 using UserFunctions.Core.Users;
@@ -25,6 +26,9 @@ public sealed record ApiOperation(string Name, string Method, string Route, bool
     public Type? RequestBody { get; init; }
 
     public IReadOnlyList<string> RequestContentTypes { get; init; } = [JsonMediaType];
+
+    /// <summary>False for an operation the OpenAPI document leaves out (the page that shows the document).</summary>
+    public bool InDocument { get; init; } = true;
 
     public const string JsonMediaType = "application/json";
     public const string MergePatchMediaType = "application/merge-patch+json";
@@ -112,6 +116,13 @@ public static class ApiOperations
         {
             Summary = "This document",
             Tag = OpenApiTag,
+        },
+        // The page that shows the document (not itself in it); a key is entered on the page, for the operations that need one.
+        new(DocsApi.OperationName, "GET", DocsApi.Route, RequiresFunctionKey: false, DocsApi.GetApiDocs)
+        {
+            Summary = "The interactive API reference",
+            Tag = OpenApiTag,
+            InDocument = false,
         },
     ];
 

@@ -50,6 +50,11 @@ public static class EndpointRouteBuilderExtensions
                 endpoint.ProducesProblem(status);
             }
 
+            if (!operation.InDocument)
+            {
+                endpoint.ExcludeFromDescription();
+            }
+
             // The handlers read their bodies themselves (to answer malformed ones with the contract's problems), so the
             // generator cannot see them.
             if (operation.RequestBody is { } body)

@@ -5,6 +5,7 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using UserFunctions.Core;
+using UserFunctions.Core.Docs;
 using UserFunctions.Core.Health;
 using UserFunctions.Core.OpenApi;
 using UserFunctions.Core.Users;
@@ -250,7 +251,7 @@ internal sealed class FunctionsApp
             : null;
 
     /// <summary>Where the Functions app's attributes take their constants from: each feature's names and routes.</summary>
-    public static readonly Type[] ConstantHolders = [typeof(UserOperations), typeof(UserRoutes), typeof(HealthApi), typeof(OpenApiDocumentApi)];
+    public static readonly Type[] ConstantHolders = [typeof(UserOperations), typeof(UserRoutes), typeof(HealthApi), typeof(OpenApiDocumentApi), typeof(DocsApi)];
 
     private static string FindRoot()
     {
