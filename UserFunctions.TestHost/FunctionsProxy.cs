@@ -19,6 +19,7 @@ internal sealed partial class FunctionsProxy(
     IHttpForwarder forwarder, ILogger logger) : IDisposable
 {
     private const string InvocationIdHeader = "x-ms-invocation-id";
+    private const string TraceParentHeader = "traceparent";
     private static readonly HttpTransformer AddInvocationId = new InvocationIdTransformer();
 
     private readonly HttpMessageInvoker _toWorker = new(new RetryConnectHandler(new SocketsHttpHandler
@@ -95,6 +96,7 @@ internal sealed partial class FunctionsProxy(
 
         var running = new Running(Guid.NewGuid().ToString());
         context.Items[InvocationIdHeader] = running.InvocationId;
+        context.Items[TraceParentHeader] = TraceParentFor(request);
         _running[running.InvocationId] = running;
         var invocation = channel.InvokeAsync(NewInvocation(running.InvocationId, function, routeValues, request));
         await using (context.RequestAborted.Register(() => Cancel(running)))
@@ -180,7 +182,11 @@ internal sealed partial class FunctionsProxy(
             FunctionId = function.FunctionId,
             // The request travels over HTTP; the trigger's value is an empty placeholder.
             InputData = { new ParameterBinding { Name = function.TriggerName, Data = new TypedData { Http = new RpcHttp() } } },
-            TraceContext = new RpcTraceContext { TraceParent = Activity.Current?.Id ?? NewTraceParent() },
+            TraceContext = new RpcTraceContext
+            {
+                TraceParent = (string)request.HttpContext.Items[TraceParentHeader]!,
+                TraceState = request.Headers.TraceState.ToString(),
+            },
         };
 
         // The worker binds route parameters such as `string id` from here, not from the URL.
@@ -203,7 +209,23 @@ internal sealed partial class FunctionsProxy(
         return invocation;
     }
 
-    private static string NewTraceParent() => $"00-{ActivityTraceId.CreateRandom()}-{ActivitySpanId.CreateRandom()}-00";
+    /// <summary>
+    /// The invocation's W3C trace context, as the host makes it: a span of the caller's trace when the request has a valid
+    /// <c>traceparent</c>, else of a new trace. The invocation request and the proxied request both carry it, so the
+    /// worker sees the caller's trace id whichever it reads.
+    /// </summary>
+    private static string TraceParentFor(HttpRequest request)
+    {
+        if (Activity.Current is { IdFormat: ActivityIdFormat.W3C } current)
+        {
+            return current.Id!; // ASP.NET Core started it from the caller's traceparent, if there was one
+        }
+
+        var span = ActivitySpanId.CreateRandom();
+        return ActivityContext.TryParse(request.Headers.TraceParent, null, out var caller)
+            ? $"00-{caller.TraceId}-{span}-{(caller.TraceFlags.HasFlag(ActivityTraceFlags.Recorded) ? "01" : "00")}"
+            : $"00-{ActivityTraceId.CreateRandom()}-{span}-00";
+    }
 
     /// <summary>
     /// The worker reports its HTTP address before its server listens, so the first requests after start-up can find
@@ -235,6 +257,8 @@ internal sealed partial class FunctionsProxy(
         {
             await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
             proxyRequest.Headers.TryAddWithoutValidation(InvocationIdHeader, (string)httpContext.Items[InvocationIdHeader]!);
+            proxyRequest.Headers.Remove(TraceParentHeader);
+            proxyRequest.Headers.TryAddWithoutValidation(TraceParentHeader, (string)httpContext.Items[TraceParentHeader]!);
         }
     }
 

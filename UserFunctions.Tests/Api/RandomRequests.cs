@@ -232,6 +232,8 @@ public sealed class RandomRequestGenerator(int seed, bool nonAsciiHeaders)
         return (Pick(["GET", "POST", "DELETE"]), Pick(["/api/users/1/extra", "/api/user", "/api", "/users", "/api/users/%2F", "/api/health/x"]), RandomRoute.None, null);
     }
 
+    // No NUL (%00) in the path: Kestrel refuses it with a bare 400 before any host code runs, and the test server's
+    // client throws.
     private (string Segment, int? TargetId) NextIdSegment()
     {
         if (Known.Count > 0 && Chance(0.6))
@@ -249,8 +251,8 @@ public sealed class RandomRequestGenerator(int seed, bool nonAsciiHeaders)
         return Pick<(string, int?)>([
             ("0", null), ("-1", null), ("2147483648", null), ("2147483647", int.MaxValue), ("99999999999999999999999999", null),
             ("1.5", null), ("1e3", null), ("+1", null), ("%201", null), ("abc", null), ("%C3%A9", null), ("%F0%9F%98%80", null),
-            ("%D9%A3", null), ("%00", null), ("%FF", null), ("%C3%28", null), ("%ED%A0%80", null), ("%0A", null),
-            (new string('9', 500), null), ("0x10", null), ("1%00", null), ("null", null), ("%EF%BC%91", null),
+            ("%D9%A3", null), ("%FF", null), ("%C3%28", null), ("%ED%A0%80", null), ("%0A", null), ("%09", null),
+            (new string('9', 500), null), ("0x10", null), ("null", null), ("%EF%BC%91", null),
         ]);
     }
 
