@@ -431,9 +431,9 @@ public sealed class RandomRequestGenerator(int seed, bool nonAsciiHeaders)
             shaped = false;
         }
 
-        if (Chance(0.05) && members.Count > 0)
+        if (Chance(0.05) && (hasUsername || hasEmail))
         {
-            members.Add(Name(Pick(["username", "email"])) + ":\"dup\"");
+            members.Add(Name(hasUsername && (!hasEmail || Chance(0.5)) ? "username" : "email") + ":\"dup\"");
             shaped = false;
         }
 
