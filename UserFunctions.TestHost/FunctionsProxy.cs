@@ -29,6 +29,9 @@ internal sealed partial class FunctionsProxy(
         AutomaticDecompression = System.Net.DecompressionMethods.None,
         UseCookies = false,
         ConnectTimeout = TimeSpan.FromSeconds(15),
+        // Header values go on as the front decoded them (Kestrel: UTF-8), so a non-ASCII value reaches the app instead of
+        // failing the forward.
+        RequestHeaderEncodingSelector = (_, _) => Encoding.UTF8,
     }));
 
     private readonly string _destination = worker.HttpUri.ToString();
@@ -106,6 +109,8 @@ internal sealed partial class FunctionsProxy(
                 or ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyCanceled or ForwarderError.ResponseBodyClient))
             {
                 LogForwardFailed(logger, function.Name, error);
+                // The worker never got the request, and would wait for it before failing the invocation.
+                Cancel(running);
             }
 
             var outcome = await OutcomeAsync(invocation, function, running);

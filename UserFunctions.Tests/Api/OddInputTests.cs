@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 
 namespace UserFunctions.Tests.Api;
 
@@ -26,6 +27,26 @@ public abstract class OddInputTests(ApiHost host) : ApiTestBase(host)
 
         var problem = await AssertProblemAsync(response, HttpStatusCode.NotFound);
         Assert.Matches("^[0-9a-f]{32}$", problem.GetProperty("traceId").GetString());
+    }
+
+    [Theory]
+    [InlineData("ключ")]
+    [InlineData("\"caf\u00e9\"")]
+    public async Task ANonAsciiIdempotencyKeyIs400AndWritesNothing(string key)
+    {
+        // Sent as UTF-8: HttpClient refuses non-ASCII header values unless told how to encode them.
+        using var client = Server.Kind == HostKind.Functions
+            ? new HttpClient(new SocketsHttpHandler { RequestHeaderEncodingSelector = (_, _) => Encoding.UTF8 }) { BaseAddress = Server.Functions!.BaseAddress }
+            : null;
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/users") { Content = ApiHost.Json("{\"username\":\"john_doe\",\"email\":\"john@example.com\"}") };
+        request.Headers.TryAddWithoutValidation("x-functions-key", ApiHost.FunctionKey);
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
+
+        using var response = client is null ? await Client.SendAsync(request) : await client.SendAsync(request);
+
+        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.Equal("Idempotency-Key", problem.GetProperty("header").GetString());
+        Assert.Equal(0, await Server.CountUsersAsync());
     }
 
     [Theory]
