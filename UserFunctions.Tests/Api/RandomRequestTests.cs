@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using Xunit.Sdk;
 
@@ -36,7 +37,12 @@ public abstract class RandomRequestTests(ApiHost host) : ApiTestBase(host)
         var seed = Environment.GetEnvironmentVariable(SeedVariable) is { Length: > 0 } given
             ? int.Parse(given, CultureInfo.InvariantCulture)
             : Random.Shared.Next();
-        var run = new Run(this, seed);
+        // HttpClient sends non-ASCII header values only when told how to encode them; the test server takes them as they are.
+        using var utf8Client = Server.Functions is { } functions
+            ? new HttpClient(new SocketsHttpHandler { RequestHeaderEncodingSelector = (_, _) => Encoding.UTF8 }) { BaseAddress = functions.BaseAddress }
+            : null;
+        utf8Client?.DefaultRequestHeaders.Add("x-functions-key", ApiHost.FunctionKey);
+        var run = new Run(this, utf8Client ?? Client, seed);
         try
         {
             await run.ExecuteAsync();
@@ -63,9 +69,9 @@ public abstract class RandomRequestTests(ApiHost host) : ApiTestBase(host)
     /// <summary>The first successful response to an Idempotency-Key, which a repeat of the same request gets again.</summary>
     private sealed record KeyUse(string Fingerprint, int Status, string Body);
 
-    private sealed class Run(RandomRequestTests test, int seed)
+    private sealed class Run(RandomRequestTests test, HttpClient client, int seed)
     {
-        private readonly RandomRequestGenerator _generator = new(seed, nonAsciiHeaders: test.Server.Kind == HostKind.DevServer);
+        private readonly RandomRequestGenerator _generator = new(seed);
         private readonly Dictionary<int, Row> _rows = [];
         private readonly Dictionary<string, KeyUse> _keys = new(StringComparer.Ordinal);
         private bool _unknown;
@@ -102,14 +108,16 @@ public abstract class RandomRequestTests(ApiHost host) : ApiTestBase(host)
             await CompareWithDatabaseAsync();
         }
 
-        private Task<HttpResponseMessage> SendAsync(RandomRequest request) =>
-            test.SendAsync(new HttpMethod(request.Method), request.Url, Content(request), message =>
+        private async Task<HttpResponseMessage> SendAsync(RandomRequest request)
+        {
+            using var message = new HttpRequestMessage(new HttpMethod(request.Method), request.Url) { Content = Content(request) };
+            foreach (var (name, value) in request.Headers)
             {
-                foreach (var (name, value) in request.Headers)
-                {
-                    Assert.True(message.Headers.TryAddWithoutValidation(name, value), $"The client refused the header {name}.");
-                }
-            });
+                Assert.True(message.Headers.TryAddWithoutValidation(name, value), $"The client refused the header {name}.");
+            }
+
+            return await client.SendAsync(message);
+        }
 
         private static ByteArrayContent? Content(RandomRequest request)
         {
