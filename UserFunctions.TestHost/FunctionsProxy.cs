@@ -20,7 +20,7 @@ internal sealed partial class FunctionsProxy(
 {
     private const string InvocationIdHeader = "x-ms-invocation-id";
     private const string TraceParentHeader = "traceparent";
-    private static readonly HttpTransformer AddInvocationId = new InvocationIdTransformer();
+    private static readonly HttpTransformer AddInvocationHeaders = new InvocationHeadersTransformer();
 
     private readonly HttpMessageInvoker _toWorker = new(new RetryConnectHandler(new SocketsHttpHandler
     {
@@ -104,7 +104,7 @@ internal sealed partial class FunctionsProxy(
         var invocation = channel.InvokeAsync(NewInvocation(running.InvocationId, function, routeValues, request));
         await using (context.RequestAborted.Register(() => Cancel(running)))
         {
-            var error = await forwarder.SendAsync(context, _destination, _toWorker, ForwarderRequestConfig.Empty, AddInvocationId);
+            var error = await forwarder.SendAsync(context, _destination, _toWorker, ForwarderRequestConfig.Empty, AddInvocationHeaders);
             if (!running.CancelSent && error is not (ForwarderError.None or ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled
                 or ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyCanceled or ForwarderError.ResponseBodyClient))
             {
@@ -256,7 +256,7 @@ internal sealed partial class FunctionsProxy(
         }
     }
 
-    private sealed class InvocationIdTransformer : HttpTransformer
+    private sealed class InvocationHeadersTransformer : HttpTransformer
     {
         public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
         {
