@@ -21,6 +21,8 @@ public static class ServiceCollectionExtensions
         // Every problem, whoever writes it, carries the request's W3C trace id in the same format on every host.
         services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
             context.ProblemDetails.Extensions["traceId"] = ApiProblems.TraceIdOf(context.HttpContext));
+        // Registered after AddProblemDetails' writer, so that it is only asked for requests whose Accept that one declines.
+        services.AddSingleton<IProblemDetailsWriter, AnyAcceptProblemWriter>();
         services.AddSingleton<ApiExceptionHandler>();
         services.AddExceptionHandler<ApiExceptionHandler>();
         services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));

@@ -19,7 +19,8 @@ internal sealed partial class FunctionsProxy(
     IHttpForwarder forwarder, ILogger logger) : IDisposable
 {
     private const string InvocationIdHeader = "x-ms-invocation-id";
-    private static readonly HttpTransformer AddInvocationId = new InvocationIdTransformer();
+    private const string TraceParentHeader = "traceparent";
+    private static readonly HttpTransformer AddInvocationHeaders = new InvocationHeadersTransformer();
 
     private readonly HttpMessageInvoker _toWorker = new(new RetryConnectHandler(new SocketsHttpHandler
     {
@@ -28,6 +29,9 @@ internal sealed partial class FunctionsProxy(
         AutomaticDecompression = System.Net.DecompressionMethods.None,
         UseCookies = false,
         ConnectTimeout = TimeSpan.FromSeconds(15),
+        // Header values go on as the front decoded them (Kestrel: UTF-8), so a non-ASCII value reaches the app instead of
+        // failing the forward.
+        RequestHeaderEncodingSelector = (_, _) => Encoding.UTF8,
     }));
 
     private readonly string _destination = worker.HttpUri.ToString();
@@ -95,15 +99,18 @@ internal sealed partial class FunctionsProxy(
 
         var running = new Running(Guid.NewGuid().ToString());
         context.Items[InvocationIdHeader] = running.InvocationId;
+        context.Items[TraceParentHeader] = TraceParentFor(request);
         _running[running.InvocationId] = running;
         var invocation = channel.InvokeAsync(NewInvocation(running.InvocationId, function, routeValues, request));
         await using (context.RequestAborted.Register(() => Cancel(running)))
         {
-            var error = await forwarder.SendAsync(context, _destination, _toWorker, ForwarderRequestConfig.Empty, AddInvocationId);
+            var error = await forwarder.SendAsync(context, _destination, _toWorker, ForwarderRequestConfig.Empty, AddInvocationHeaders);
             if (!running.CancelSent && error is not (ForwarderError.None or ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled
                 or ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyCanceled or ForwarderError.ResponseBodyClient))
             {
                 LogForwardFailed(logger, function.Name, error);
+                // The worker never got the request, and would wait for it before failing the invocation.
+                Cancel(running);
             }
 
             var outcome = await OutcomeAsync(invocation, function, running);
@@ -180,7 +187,11 @@ internal sealed partial class FunctionsProxy(
             FunctionId = function.FunctionId,
             // The request travels over HTTP; the trigger's value is an empty placeholder.
             InputData = { new ParameterBinding { Name = function.TriggerName, Data = new TypedData { Http = new RpcHttp() } } },
-            TraceContext = new RpcTraceContext { TraceParent = Activity.Current?.Id ?? NewTraceParent() },
+            TraceContext = new RpcTraceContext
+            {
+                TraceParent = (string)request.HttpContext.Items[TraceParentHeader]!,
+                TraceState = request.Headers.TraceState.ToString(),
+            },
         };
 
         // The worker binds route parameters such as `string id` from here, not from the URL.
@@ -203,7 +214,23 @@ internal sealed partial class FunctionsProxy(
         return invocation;
     }
 
-    private static string NewTraceParent() => $"00-{ActivityTraceId.CreateRandom()}-{ActivitySpanId.CreateRandom()}-00";
+    /// <summary>
+    /// The invocation's W3C trace context, as the host makes it: a span of the caller's trace when the request has a valid
+    /// <c>traceparent</c>, else of a new trace. The invocation request and the proxied request both carry it, so the
+    /// worker sees the caller's trace id whichever it reads.
+    /// </summary>
+    private static string TraceParentFor(HttpRequest request)
+    {
+        if (Activity.Current is { IdFormat: ActivityIdFormat.W3C } current)
+        {
+            return current.Id!; // ASP.NET Core started it from the caller's traceparent, if there was one
+        }
+
+        var span = ActivitySpanId.CreateRandom();
+        return ActivityContext.TryParse(request.Headers.TraceParent, null, out var caller)
+            ? $"00-{caller.TraceId}-{span}-{(caller.TraceFlags.HasFlag(ActivityTraceFlags.Recorded) ? "01" : "00")}"
+            : $"00-{ActivityTraceId.CreateRandom()}-{span}-00";
+    }
 
     /// <summary>
     /// The worker reports its HTTP address before its server listens, so the first requests after start-up can find
@@ -229,13 +256,15 @@ internal sealed partial class FunctionsProxy(
         }
     }
 
-    private sealed class InvocationIdTransformer : HttpTransformer
+    private sealed class InvocationHeadersTransformer : HttpTransformer
     {
         public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
         {
             // As the host: YARP's default request transforms, which also set X-Forwarded-For, -Host and -Proto.
             await Default.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
             proxyRequest.Headers.TryAddWithoutValidation(InvocationIdHeader, (string)httpContext.Items[InvocationIdHeader]!);
+            proxyRequest.Headers.Remove(TraceParentHeader);
+            proxyRequest.Headers.TryAddWithoutValidation(TraceParentHeader, (string)httpContext.Items[TraceParentHeader]!);
         }
     }
 

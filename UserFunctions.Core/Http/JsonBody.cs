@@ -61,6 +61,11 @@ internal static class JsonBody
         {
             return (null, WrongMembers(typeInfo, exception));
         }
+        catch (ArgumentException) when (typeof(T) == typeof(JsonObject))
+        {
+            // A JsonObject reports a member named twice (in any letter case: names are case-insensitive) this way.
+            return (null, ApiProblems.MalformedBody("The request body must not name a member twice."));
+        }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);

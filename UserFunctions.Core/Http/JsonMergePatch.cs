@@ -33,7 +33,8 @@ internal static class JsonMergePatch
     public static TTarget Apply<TCurrent, TTarget>(TCurrent current, JsonTypeInfo<TCurrent> currentType, JsonObject patch, JsonTypeInfo<TTarget> target)
     {
         var writable = target.Properties.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
-        var merged = new JsonObject();
+        // Compares names as the patch does (case-insensitively), so that "USERNAME" replaces or removes "username".
+        var merged = new JsonObject(patch.Options);
         foreach (var (name, value) in JsonSerializer.SerializeToNode(current, currentType)!.AsObject())
         {
             if (writable.Contains(name))
