@@ -74,7 +74,9 @@ for page in 1 2 3; do
   call 200 GET "$path"
   next="$(next_link)"
   [[ -n "$next" ]] || break
-  path="${next#/api}"
+  # next is absolute, as the client reached the API.
+  [[ "$next" == "$api"/* ]] || fail "next is not an absolute link under $api: $next"
+  path="${next#"$api"}"
 done
 [[ $page -ge 2 ]] || fail "two users, one per page, yet no next link"
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using UserFunctions.Core.Http;
 
 namespace UserFunctions.Core.OpenApi;
 
@@ -12,9 +13,6 @@ public static class OpenApiDocumentApi
     public const string OperationName = "GetOpenApiDocument";
     public const string Route = "openapi.json";
     public const string ResourceName = "UserFunctions.Core.OpenApi.openapi.json";
-
-    private const string ForwardedHost = "X-Forwarded-Host";
-    private const string ForwardedProto = "X-Forwarded-Proto";
 
     private static readonly Lazy<OpenApiDocumentBytes> Document = new(() =>
     {
@@ -30,21 +28,8 @@ public static class OpenApiDocumentApi
 
     public static OpenApiDocumentResult GetOpenApiDocument(HttpRequest request) => new(Document.Value, ServerUrl(request));
 
-    /// <summary>
-    /// The API's absolute base as the client reached it. Behind the Functions host (and any proxy in front of it) the
-    /// request's own scheme and host are the worker's, so the forwarded ones win where the proxy set them.
-    /// </summary>
-    internal static string ServerUrl(HttpRequest request)
-    {
-        var proto = FirstForwarded(request, ForwardedProto);
-        var scheme = proto is "http" or "https" ? proto : request.Scheme;
-        var host = FirstForwarded(request, ForwardedHost) is { Length: > 0 } forwarded ? forwarded : request.Host.ToUriComponent();
-        return $"{scheme}://{host}{request.PathBase.ToUriComponent()}/{ApiOperations.RoutePrefix}";
-    }
-
-    // Each proxy appends its own value: the first one is what the client used.
-    private static string? FirstForwarded(HttpRequest request, string header) =>
-        request.Headers[header].ToString() is { Length: > 0 } values ? values.Split(',')[0].Trim() : null;
+    /// <summary>The API's absolute base as the client reached it (<see cref="PublicUrls"/>).</summary>
+    internal static string ServerUrl(HttpRequest request) => $"{PublicUrls.Base(request)}/{ApiOperations.RoutePrefix}";
 }
 
 /// <summary>The document's bytes, cut around the value of <c>servers[0].url</c> so that each response can put its own there.</summary>

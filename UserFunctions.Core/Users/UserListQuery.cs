@@ -46,7 +46,8 @@ internal readonly record struct UserListQuery(int Limit, int AfterId, string? Us
 
     public string NextPageLink(HttpRequest request, int lastId)
     {
-        var link = new StringBuilder((request.PathBase + request.Path).Value!.TrimEnd('/'))
+        // Absolute: generated clients follow the link as given (docs/api.md).
+        var link = new StringBuilder(PublicUrls.Base(request)).Append(request.Path.ToUriComponent().TrimEnd('/'))
             .Append("?limit=").Append(Limit.ToString(CultureInfo.InvariantCulture));
         if (Username is not null)
         {

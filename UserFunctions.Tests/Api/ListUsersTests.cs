@@ -58,7 +58,10 @@ public abstract class ListUsersTests(ApiHost host) : ApiTestBase(host)
         using var response = await Client.GetAsync("/api/users");
         var page = await ReadJsonAsync(response);
         Assert.Equal(UserListQuery.DefaultLimit, page.GetProperty("items").GetArrayLength());
-        Assert.StartsWith("/api/users?limit=20&cursor=", page.GetProperty("next").GetString(), StringComparison.Ordinal);
+        var next = new Uri(page.GetProperty("next").GetString()!);
+        Assert.True(next.IsAbsoluteUri, "next must be absolute: generated clients follow it as given.");
+        Assert.Equal(Client.BaseAddress!.GetLeftPart(UriPartial.Authority), next.GetLeftPart(UriPartial.Authority));
+        Assert.StartsWith("/api/users?limit=20&cursor=", next.PathAndQuery, StringComparison.Ordinal);
     }
 
     [Fact]

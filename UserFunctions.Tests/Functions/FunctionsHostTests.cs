@@ -8,6 +8,8 @@ using UserFunctions.TestHost;
 using UserFunctions.Tests.Api;
 using UserFunctions.Tests.Data;
 
+using UserFunctions.Tests.OpenApi;
+
 namespace UserFunctions.Tests.Functions;
 
 /// <summary>What only the Functions app has: function keys, the worker's start-up, and invocations the host cancels.</summary>
@@ -222,7 +224,9 @@ public sealed class FunctionsCancellationTests(FunctionsOnPostgreSql host) : ICl
         var database = (PostgreSqlTestDatabase)host.Database;
         await using var locker = await LockTheUsersTableAsync(database);
         var before = host.Functions!.CompletedInvocations.Count;
-        var request = host.Client.GetAsync("/api/users");
+        using var list = new HttpRequestMessage(HttpMethod.Get, "/api/users");
+        list.Options.Set(ConformanceHandler.AnsweredByTheHost, true);
+        var request = host.Client.SendAsync(list);
         await Poll.UntilAsync(async () => await database.QueriesWaitingOnLocksAsync() > 0);
 
         // What the real host does when functionTimeout elapses or it shuts down: the HTTP connection stays open.
