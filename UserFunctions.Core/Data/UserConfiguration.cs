@@ -11,10 +11,6 @@ internal sealed class UserConfiguration : IEntityTypeConfiguration<User>
         user.ToTable("Users");
         user.HasKey(u => u.Id);
 
-        user.Property(u => u.Username).HasMaxLength(User.UsernameMaxLength);
-        user.Property(u => u.NormalizedUsername).HasMaxLength(User.UsernameMaxLength);
-        user.Property(u => u.Email).HasMaxLength(User.EmailMaxLength);
-        user.Property(u => u.NormalizedEmail).HasMaxLength(User.EmailMaxLength);
         user.Property(u => u.Version).IsConcurrencyToken();
 
         // The names matter: DatabaseErrors maps a unique violation to its field by them.

@@ -1,18 +1,27 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace UserFunctions.Core.Users;
 
-/// <summary>A stored user. Request and response bodies never bind to this type.</summary>
+/// <summary>A stored user. Request and response bodies never bind to this type. Column lengths are the attributes (EF reads them).</summary>
 public sealed class User
 {
     public const int UsernameMaxLength = 80;
     public const int EmailMaxLength = 120;
 
     public int Id { get; private set; }
+
+    [MaxLength(UsernameMaxLength)]
     public string Username { get; private set; } = "";
+
+    [MaxLength(EmailMaxLength)]
     public string Email { get; private set; } = "";
 
     // Upper-cased copies carry the unique indexes, so uniqueness is case-insensitive on every provider,
     // whatever the database's collation.
+    [MaxLength(UsernameMaxLength)]
     public string NormalizedUsername { get; private set; } = "";
+
+    [MaxLength(EmailMaxLength)]
     public string NormalizedEmail { get; private set; } = "";
 
     public DateTime CreatedAt { get; private set; }

@@ -33,19 +33,24 @@ public static class UserValidation
     /// <returns>The request with its values trimmed, or the errors keyed by member name.</returns>
     public static bool TryValidate(UserRequest request, out UserRequest valid, out Dictionary<string, string[]> errors)
     {
-        valid = request with { Username = request.Username?.Trim(), Email = request.Email?.Trim() };
-        errors = [];
-        AddError(errors, "username", UsernameError(valid.Username));
-        AddError(errors, "email", EmailError(valid.Email));
+        var found = new Dictionary<string, string[]>();
+        // One line a member: its JSON name, its trimmed value, its rule.
+        valid = new UserRequest(
+            Username: Checked(found, "username", request.Username, UsernameError),
+            Email: Checked(found, "email", request.Email, EmailError));
+        errors = found;
         return errors.Count == 0;
     }
 
-    private static void AddError(Dictionary<string, string[]> errors, string member, string? error)
+    private static string? Checked(Dictionary<string, string[]> errors, string member, string? value, Func<string?, string?> rule)
     {
-        if (error is not null)
+        var trimmed = value?.Trim();
+        if (rule(trimmed) is { } error)
         {
             errors[member] = [error];
         }
+
+        return trimmed;
     }
 
     private static string? UsernameError(string? username) => username switch
