@@ -14,6 +14,11 @@ public static class DevServerApp
     {
         var builder = WebApplication.CreateSlimBuilder(args);
         configure?.Invoke(builder);
+        if (IsGeneratingTheDocument)
+        {
+            // The build starts the app only to read its endpoints: no database is touched.
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Database:MigrateOnStartup"] = "false" });
+        }
 
         builder.Services.AddUsersApi(builder.Configuration);
         // Only generates the OpenAPI document (at build time and in tests); the API serves the checked-in copy.
@@ -26,4 +31,8 @@ public static class DevServerApp
         app.MapUsersApi();
         return app;
     }
+
+    // The build-time OpenAPI generator (Microsoft.Extensions.ApiDescription.Server) runs the app under this entry assembly.
+    private static bool IsGeneratingTheDocument =>
+        System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name == "GetDocument.Insider";
 }
