@@ -32,14 +32,14 @@ internal static class JsonMergePatch
     /// </summary>
     public static TTarget Apply<TCurrent, TTarget>(TCurrent current, JsonTypeInfo<TCurrent> currentType, JsonObject patch, JsonTypeInfo<TTarget> target)
     {
-        var writable = target.Properties.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        var currentMembers = JsonSerializer.SerializeToNode(current, currentType)!.AsObject();
         // Compares names as the patch does (case-insensitively), so that "USERNAME" replaces or removes "username".
         var merged = new JsonObject(patch.Options);
-        foreach (var (name, value) in JsonSerializer.SerializeToNode(current, currentType)!.AsObject())
+        foreach (var property in target.Properties)
         {
-            if (writable.Contains(name))
+            if (currentMembers.TryGetPropertyValue(property.Name, out var value))
             {
-                merged[name] = value?.DeepClone();
+                merged[property.Name] = value?.DeepClone();
             }
         }
 
