@@ -70,7 +70,7 @@ public static class UsersApiDocument
         }
         else if (type == typeof(UserPage))
         {
-            Property(schema, "next").Description = "Relative link to the next page, or null on the last page.";
+            Property(schema, "next").Description = "Absolute URL of the next page (this query with a cursor added), or null on the last page.";
             schema.Required = new HashSet<string>(schema.Properties!.Keys);
         }
         else if (type == typeof(ProblemDetails))
