@@ -7,7 +7,9 @@ namespace UserFunctions.Tests.GeneratedClients;
 /// <summary>Runs the dotnet CLI in the repository (so its tool manifest applies) and fails with its output when it fails.</summary>
 internal static class DotnetCli
 {
-    public static async Task<string> RunAsync(TimeSpan timeout, params string[] arguments)
+    public static Task<string> RunAsync(TimeSpan timeout, params string[] arguments) => RunAsync(timeout, new Dictionary<string, string>(), arguments);
+
+    public static async Task<string> RunAsync(TimeSpan timeout, IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         // Under `dotnet test` the SDK names the dotnet it runs on; prefer it over whatever is on PATH.
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
@@ -20,6 +22,10 @@ internal static class DotnetCli
         };
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start dotnet.");
         var output = new StringBuilder();
