@@ -9,6 +9,7 @@ namespace UserFunctions.Tests.GeneratedClients;
 /// Each round trip and what it checks is in UserFunctions.Tests.GeneratedClients/&lt;generator&gt;/RoundTrip.cs; docs/api.md
 /// ("Generated clients") gives the same commands.
 /// </summary>
+[Collection(nameof(GeneratedClientTests))]
 public sealed class GeneratedClientTests(FunctionsOnSqlite host) : IClassFixture<FunctionsOnSqlite>, IAsyncLifetime
 {
     /// <summary>NSwag's options, as docs/api.md gives them.</summary>
@@ -72,3 +73,10 @@ public sealed class GeneratedClientTests(FunctionsOnSqlite host) : IClassFixture
         Assert.Equal(4, await host.CountUsersAsync());
     }
 }
+
+/// <summary>
+/// Runs after the parallel tests, alone: generating and building a client keeps both cores busy for a while, which would
+/// disturb the tests that time retry budgets and outages.
+/// </summary>
+[CollectionDefinition(nameof(GeneratedClientTests), DisableParallelization = true)]
+public sealed class GeneratedClientsCollection;
