@@ -79,4 +79,4 @@ public sealed class GeneratedClientTests(FunctionsOnSqlite host) : IClassFixture
 /// disturb the tests that time retry budgets and outages.
 /// </summary>
 [CollectionDefinition(nameof(GeneratedClientTests), DisableParallelization = true)]
-public sealed class GeneratedClientsCollection;
+public sealed class GeneratedClientsRunAlone;
