@@ -13,7 +13,7 @@ namespace UserFunctions.Tests.GeneratedClients;
 public sealed class GeneratedClientTests(FunctionsOnSqlite host) : IClassFixture<FunctionsOnSqlite>, IAsyncLifetime
 {
     /// <summary>NSwag's options, as docs/api.md gives them.</summary>
-    public static readonly string[] NSwagOptions =
+    private static readonly string[] NSwagOptions =
     [
         "/Namespace:UsersApi", "/ClassName:UsersApiClient",
         "/WrapResponses:true", "/GenerateNullableReferenceTypes:true", "/GenerateOptionalParameters:true",
