@@ -1,4 +1,5 @@
 using UserFunctions.Core;
+using UserFunctions.Core.Telemetry;
 using UserFunctions.DevServer.OpenApi;
 
 namespace UserFunctions.DevServer;
@@ -21,6 +22,7 @@ public static class DevServerApp
         }
 
         builder.Services.AddUsersApi(builder.Configuration);
+        builder.Services.AddApiTelemetry(builder.Configuration);
         // Only generates the OpenAPI document (at build time and in tests); the API serves the checked-in copy.
         builder.Services.AddUsersApiDocument();
 
@@ -28,6 +30,7 @@ public static class DevServerApp
         // Requests that reach no handler (unknown route, wrong method) and unhandled failures get problem bodies too.
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseApiTelemetry();
         app.MapUsersApi();
         return app;
     }

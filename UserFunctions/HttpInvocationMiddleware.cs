@@ -1,6 +1,7 @@
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Middleware;
 using UserFunctions.Core.Http;
+using UserFunctions.Core.Telemetry;
 
 namespace UserFunctions;
 
@@ -24,5 +25,7 @@ internal sealed class HttpInvocationMiddleware(ApiExceptionHandler exceptionHand
             // The ASP.NET Core integration writes the invocation's result to the response after this middleware returns.
             context.GetInvocationResult().Value = exceptionHandler.ToProblem(exception, http);
         }
+
+        ApiTelemetry.FunctionCompleted(http, context.FunctionDefinition.Name, context.GetInvocationResult().Value);
     }
 }

@@ -1,25 +1,22 @@
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Azure.Functions.Worker.OpenTelemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using UserFunctions;
 using UserFunctions.Core;
+using UserFunctions.Core.Telemetry;
 
 var builder = FunctionsApplication.CreateBuilder(args);
 
 builder.ConfigureFunctionsWebApplication();
 builder.UseMiddleware<HttpInvocationMiddleware>();
 
-// Only where the telemetry has somewhere to go (Azure sets APPLICATIONINSIGHTS_CONNECTION_STRING): without one the SDK
-// would only cost start-up time and memory.
-if (!string.IsNullOrWhiteSpace(builder.Configuration["APPLICATIONINSIGHTS_CONNECTION_STRING"]))
-{
-    builder.Services
-        .AddApplicationInsightsTelemetryWorkerService()
-        .ConfigureFunctionsApplicationInsights();
-}
+// OpenTelemetry only when an exporter is configured (UserFunctions.Core/Telemetry); the worker's invocation spans join the
+// host's trace.
+builder.Services.AddApiTelemetry(builder.Configuration, telemetry => telemetry.UseFunctionsWorkerDefaults());
 
 // The worker sends every log to the host as a gRPC message, and the per-request information logs (routing, each SQL
 // command, the API's "Created user 7") would cost more than the request; the host records each invocation itself.

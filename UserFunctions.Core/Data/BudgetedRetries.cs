@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql.EntityFrameworkCore.PostgreSQL;
+using UserFunctions.Core.Telemetry;
 
 namespace UserFunctions.Core.Data;
 
@@ -20,8 +21,9 @@ internal struct RetryBudget(DatabaseOptions settings)
     public void Start(DbContext context) =>
         _startedAt = context is UsersDbContext users ? users.RetryBudgetStart() : Stopwatch.GetTimestamp();
 
-    public readonly TimeSpan? Allow(TimeSpan? delay) =>
-        delay is { } wait && Stopwatch.GetElapsedTime(_startedAt) + wait + settings.ConnectTimeout <= settings.RetryBudget ? wait : null;
+    public readonly TimeSpan? Allow(TimeSpan? delay, Exception failure, DbContext context, int retry) =>
+        ApiTelemetry.Retrying(context, failure, retry,
+            delay is { } wait && Stopwatch.GetElapsedTime(_startedAt) + wait + settings.ConnectTimeout <= settings.RetryBudget ? wait : null);
 }
 
 internal sealed class BudgetedSqlServerExecutionStrategy(ExecutionStrategyDependencies dependencies, DatabaseOptions settings)
@@ -35,7 +37,8 @@ internal sealed class BudgetedSqlServerExecutionStrategy(ExecutionStrategyDepend
         _budget.Start(Dependencies.CurrentContext.Context);
     }
 
-    protected override TimeSpan? GetNextDelay(Exception lastException) => _budget.Allow(base.GetNextDelay(lastException));
+    protected override TimeSpan? GetNextDelay(Exception lastException) =>
+        _budget.Allow(base.GetNextDelay(lastException), lastException, Dependencies.CurrentContext.Context, ExceptionsEncountered.Count);
 }
 
 internal sealed class BudgetedNpgsqlExecutionStrategy(ExecutionStrategyDependencies dependencies, DatabaseOptions settings)
@@ -49,5 +52,6 @@ internal sealed class BudgetedNpgsqlExecutionStrategy(ExecutionStrategyDependenc
         _budget.Start(Dependencies.CurrentContext.Context);
     }
 
-    protected override TimeSpan? GetNextDelay(Exception lastException) => _budget.Allow(base.GetNextDelay(lastException));
+    protected override TimeSpan? GetNextDelay(Exception lastException) =>
+        _budget.Allow(base.GetNextDelay(lastException), lastException, Dependencies.CurrentContext.Context, ExceptionsEncountered.Count);
 }

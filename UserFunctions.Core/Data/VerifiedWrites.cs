@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
+using UserFunctions.Core.Telemetry;
 
 namespace UserFunctions.Core.Data;
 
@@ -50,7 +51,7 @@ internal static class VerifiedWrites
                     state.Db.Database.AutoSavepointsEnabled = true;
                 }
             },
-            static async (_, state, ct) => state.WriteBegan.Value && await state.Committed(ct) is { } result
+            static async (_, state, ct) => state.WriteBegan.Value && ApiTelemetry.WriteVerified(await state.Committed(ct)) is { } result
                 ? new ExecutionResult<T>(true, result)
                 : new ExecutionResult<T>(false, default),
             cancellationToken);

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Logging;
 using UserFunctions.Core.Data;
+using UserFunctions.Core.Telemetry;
 
 namespace UserFunctions.Core.Http;
 
@@ -13,6 +14,9 @@ namespace UserFunctions.Core.Http;
 internal static partial class ApiProblems
 {
     public const int RetryAfterSeconds = 5;
+
+    /// <summary>Why a request answered 503, on its trace and in the <c>userfunctions.http.unavailable</c> counter.</summary>
+    public const string DatabaseUnavailableCause = "database_unavailable";
 
     private static readonly object TraceIdItem = new();
 
@@ -107,6 +111,7 @@ internal static partial class ApiProblems
 
             case DatabaseFailureKind.Transient:
                 LogUnavailable(logger, TraceIdOf(context), exception);
+                ApiTelemetry.Unavailable(context, DatabaseUnavailableCause);
                 return ServiceUnavailable(context.Response, "The database is unavailable right now. Retry after the number of seconds in Retry-After.");
 
             default:

@@ -2,6 +2,7 @@ using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using UserFunctions.Core.Data;
+using UserFunctions.Core.Telemetry;
 
 namespace UserFunctions.Core.Http;
 
@@ -29,6 +30,7 @@ internal static class IdempotentWrites
         switch (claimed)
         {
             case { Replay: { } stored }:
+                ApiTelemetry.IdempotentReplay(context);
                 if (stored.ETag is { } etag)
                 {
                     context.Response.Headers.ETag = etag;

@@ -63,12 +63,12 @@ public class FunctionsAppShapeTests
     }
 
     [Fact]
-    public void WorkerTelemetryGoesToApplicationInsightsThroughTheSdkItNeeds()
+    public void WorkerTelemetryIsOpenTelemetryJoiningTheHostsTraceWithoutTheApplicationInsightsSdk()
     {
-        Assert.Contains("AddApplicationInsightsTelemetryWorkerService", App.ProgramCalls);
-        Assert.Contains("ConfigureFunctionsApplicationInsights", App.ProgramCalls);
-        Assert.Contains("Microsoft.Azure.Functions.Worker.ApplicationInsights", App.Project.PackageReferences);
-        Assert.Contains("Microsoft.ApplicationInsights.WorkerService", App.Project.PackageReferences);
+        Assert.Contains("AddApiTelemetry", App.ProgramCalls);
+        Assert.Contains("UseFunctionsWorkerDefaults", App.ProgramCalls);
+        Assert.Contains("Microsoft.Azure.Functions.Worker.OpenTelemetry", App.Project.PackageReferences);
+        Assert.DoesNotContain(App.Project.PackageReferences, package => package.Contains("ApplicationInsights", StringComparison.Ordinal));
     }
 
     [Fact]
