@@ -24,10 +24,10 @@ public static class ApiTelemetry
     private static readonly object ReplayedItem = new();
 
     /// <summary>
-    /// Names the request's spans after the operation and its route template (never the path, which holds ids), and counts
-    /// its outcome. Called once per request by each host, with the status the response is going to have.
+    /// Names the request's spans after the operation and its route template (never the path, which holds ids). Called by each
+    /// host before the handler runs, so that a request that fails is named too.
     /// </summary>
-    public static void OperationCompleted(HttpContext context, ApiOperation operation, int statusCode)
+    public static void OperationStarting(HttpContext context, ApiOperation operation)
     {
         var route = RouteOf(operation);
         Name(Activity.Current, context.Request.Method, route, operation.Name);
@@ -39,10 +39,14 @@ public static class ApiTelemetry
 
         if (context.Features.Get<IHttpMetricsTagsFeature>() is { } metricTags && context.GetEndpoint() is null)
         {
-            // A Functions worker has no endpoint for ASP.NET Core's metrics to read the route from.
+            // Without an endpoint ASP.NET Core's metrics have no route to report.
             metricTags.Tags.Add(new("http.route", route));
         }
+    }
 
+    /// <summary>Counts the outcome of a request that <see cref="OperationStarting"/> named, with the status it answers.</summary>
+    public static void OperationCompleted(HttpContext context, ApiOperation operation, int statusCode)
+    {
         if (context.Items.ContainsKey(ReplayedItem))
         {
             return;
@@ -64,13 +68,15 @@ public static class ApiTelemetry
     }
 
     /// <summary>
-    /// The Functions worker's side of <see cref="OperationCompleted"/>: the function's name says which operation ran, and the
-    /// invocation's result the status the response will have (the integration writes it after the worker's middleware).
+    /// The Functions worker's side of <see cref="OperationStarting"/> and <see cref="OperationCompleted"/>, once the invocation has
+    /// its result (a failure is mapped to its problem first): the function's name says which operation ran, and the result the
+    /// status the response will have (the integration writes it after the worker's middleware).
     /// </summary>
     public static void FunctionCompleted(HttpContext? context, string functionName, object? result)
     {
         if (context is not null && OperationsByName.TryGetValue(functionName, out var operation))
         {
+            OperationStarting(context, operation);
             OperationCompleted(context, operation, StatusOf(result) ?? context.Response.StatusCode);
         }
     }

@@ -123,15 +123,19 @@ internal sealed record TelemetryExporters(bool Otlp, string? AzureMonitorConnect
 public static class TelemetryApplicationBuilderExtensions
 {
     /// <summary>
-    /// Reports each API request's outcome to <see cref="ApiTelemetry.OperationCompleted"/> on an ASP.NET Core host. Placed
-    /// after routing (where <c>WebApplication</c> puts it), so the endpoint says which operation ran.
+    /// Reports each API request to <see cref="ApiTelemetry"/> on an ASP.NET Core host. Placed after routing (where
+    /// <c>WebApplication</c> puts it), so the endpoint says which operation runs; a request that throws is named but not counted.
     /// </summary>
     public static IApplicationBuilder UseApiTelemetry(this IApplicationBuilder app) => app.Use(static async (context, next) =>
     {
-        await next(context);
-        if (context.GetEndpoint()?.Metadata.GetMetadata<ApiOperation>() is { } operation)
+        if (context.GetEndpoint()?.Metadata.GetMetadata<ApiOperation>() is not { } operation)
         {
-            ApiTelemetry.OperationCompleted(context, operation, context.Response.StatusCode);
+            await next(context);
+            return;
         }
+
+        ApiTelemetry.OperationStarting(context, operation);
+        await next(context);
+        ApiTelemetry.OperationCompleted(context, operation, context.Response.StatusCode);
     });
 }

@@ -47,7 +47,7 @@ public abstract class TraceTests(TracedHost host)
         var (traceId, response) = await SendTracedAsync(HttpMethod.Get, $"api/users/{id}");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var trace = await WaitForOperationAsync(traceId, "GetUser", span => span.IsDatabaseSpan);
+        var trace = await WaitForOperationAsync(traceId, "GetUser", span => span.IsDatabaseSpan, alsoWaitFor: span => span.Kind == SpanKind.Server);
         var operation = OperationSpan(trace, "GetUser");
         Assert.Equal("/api/users/{id}", operation.Attribute("http.route"));
         Assert.Equal("GET /api/users/{id}", operation.Name);
@@ -56,12 +56,35 @@ public abstract class TraceTests(TracedHost host)
         Assert.Contains(trace, span => span.Kind == SpanKind.Server && span.Attribute("http.route")?.TrimStart('/') == "api/users/{id}");
     }
 
+    [Fact]
+    public async Task AnIdempotentReplayIsMarkedOnItsTrace()
+    {
+        const string Body = """{"username":"replayed_jane","email":"replayed_jane@example.com"}""";
+        var key = $"\"{Guid.NewGuid()}\"";
+        using (var first = await SendTracedAsync(HttpMethod.Post, "api/users", Body, key).ContinueWith(t => t.Result.Response))
+        {
+            Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        }
+
+        var (traceId, replayed) = await SendTracedAsync(HttpMethod.Post, "api/users", Body, key);
+
+        Assert.Equal(HttpStatusCode.Created, replayed.StatusCode);
+        var trace = await WaitForOperationAsync(traceId, "CreateUser", span => span.Events.Any(e => e.Name == "userfunctions.idempotent.replay"));
+        Assert.Contains(trace, span => span.Attributes.GetValueOrDefault("userfunctions.idempotent.replay") is true);
+    }
+
     /// <summary>Sends a request with a new caller's <c>traceparent</c> (sampled), returning the trace id it names.</summary>
-    protected async Task<(string TraceId, HttpResponseMessage Response)> SendTracedAsync(HttpMethod method, string url, string? json = null)
+    protected async Task<(string TraceId, HttpResponseMessage Response)> SendTracedAsync(
+        HttpMethod method, string url, string? json = null, string? idempotencyKey = null)
     {
         var traceId = ActivityTraceId.CreateRandom().ToHexString();
         using var request = new HttpRequestMessage(method, url);
         request.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
+        if (idempotencyKey is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Idempotency-Key", idempotencyKey);
+        }
+
         if (json is not null)
         {
             request.Content = ApiHost.Json(json);
@@ -82,11 +105,14 @@ public abstract class TraceTests(TracedHost host)
 
     /// <summary>
     /// Waits for the trace to hold the span of <paramref name="operation"/> and a span below it that <paramref name="below"/>
-    /// accepts (every span of the trace carries the caller's trace id by construction of the query).
+    /// accepts (every span of the trace carries the caller's trace id by construction of the query), and for one that
+    /// <paramref name="alsoWaitFor"/> accepts: the spans of one request can come in several batches.
     /// </summary>
-    protected Task<IReadOnlyList<ReceivedSpan>> WaitForOperationAsync(string traceId, string operation, Func<ReceivedSpan, bool> below) =>
+    protected Task<IReadOnlyList<ReceivedSpan>> WaitForOperationAsync(
+        string traceId, string operation, Func<ReceivedSpan, bool> below, Func<ReceivedSpan, bool>? alsoWaitFor = null) =>
         Host.Receiver.WaitForTraceAsync(traceId, trace =>
-            trace.Any(parent => parent.Attribute("userfunctions.operation") == operation
+            (alsoWaitFor is null || trace.Any(alsoWaitFor))
+            && trace.Any(parent => parent.Attribute("userfunctions.operation") == operation
                 && trace.Any(span => below(span) && (span == parent || span.DescendsFrom(parent, trace)))));
 
     /// <summary>
@@ -120,6 +146,31 @@ public abstract class PostgreSqlTraceTests(TracedHost host) : TraceTests(host)
         Assert.False(string.IsNullOrEmpty(retry.Attributes["error.type"]?.ToString()));
         var verified = trace.SelectMany(span => span.Events).Single(e => e.Name == "userfunctions.write.verified");
         Assert.Equal(false, verified.Attributes["userfunctions.write.landed"]);
+    }
+
+    [Fact]
+    public async Task A503NamesItsCauseOnTheTraceWhoseIdTheProblemQuotes()
+    {
+        var id = await CreateUserAsync();
+
+        string traceId;
+        HttpResponseMessage response;
+        await using (Proxy.Cut())
+        {
+            (traceId, response) = await SendTracedAsync(HttpMethod.Get, $"api/users/{id}");
+        }
+
+        using (response)
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Equal(traceId, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("traceId").GetString());
+        }
+
+        var trace = await WaitForOperationAsync(traceId, "GetUser", span => span.Events.Any(e => e.Name == "userfunctions.unavailable"));
+        var unavailable = trace.SelectMany(span => span.Events).Single(e => e.Name == "userfunctions.unavailable");
+        Assert.Equal("database_unavailable", unavailable.Attributes["userfunctions.unavailable.cause"]);
+        Assert.Contains(trace.SelectMany(span => span.Events), e => e.Name == "userfunctions.db.retries_exhausted");
+        Assert.Contains(trace, span => span.Attribute("http.response.status_code") == "503");
     }
 
     [Fact]

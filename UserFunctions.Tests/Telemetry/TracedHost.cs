@@ -33,6 +33,9 @@ public abstract class TracedHost(HostKind kind, Func<TestDatabase> createDatabas
 
     public FakeLogCollector HostLog { get; } = new();
 
+    /// <summary>The dev server's services (null on Functions, whose services live in the worker process).</summary>
+    public IServiceProvider? Services => _devServer?.Services;
+
     public async Task InitializeAsync()
     {
         Receiver = await OtlpReceiver.StartAsync();
