@@ -13,13 +13,15 @@ using UserFunctions.Tests.Telemetry.Otlp;
 namespace UserFunctions.Tests.Telemetry;
 
 /// <summary>
-/// A minimal OTLP/HTTP endpoint on loopback: takes <c>POST /v1/traces</c> in protobuf and keeps the spans it is sent;
-/// accepts (and drops) metrics and logs, so exporters of every signal see a working collector.
+/// A minimal OTLP/HTTP endpoint on loopback: takes <c>POST /v1/traces</c>, <c>/v1/metrics</c> and <c>/v1/logs</c> in protobuf
+/// and keeps the spans, the names of the metrics and the trace context of the log records it is sent.
 /// </summary>
 public sealed class OtlpReceiver : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<ReceivedSpan> _spans = new();
+    private readonly ConcurrentDictionary<string, bool> _metricNames = new();
+    private readonly ConcurrentQueue<(string TraceId, string SpanId, string Severity)> _logs = new();
 
     private OtlpReceiver(WebApplication app) => _app = app;
 
@@ -34,8 +36,8 @@ public sealed class OtlpReceiver : IAsyncDisposable
         var app = builder.Build();
         var receiver = new OtlpReceiver(app);
         app.MapPost("/v1/traces", receiver.ReceiveTracesAsync);
-        app.MapPost("/v1/metrics", Accept);
-        app.MapPost("/v1/logs", Accept);
+        app.MapPost("/v1/metrics", receiver.ReceiveMetricsAsync);
+        app.MapPost("/v1/logs", receiver.ReceiveLogsAsync);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         receiver.Endpoint = new Uri(address);
@@ -64,13 +66,43 @@ public sealed class OtlpReceiver : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits until every one of <paramref name="names"/> has been exported as a metric.</summary>
+    public async Task WaitForMetricsAsync(params string[] names)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!names.All(_metricNames.ContainsKey))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Metrics not exported within 30 s: {string.Join(", ", names.Where(n => !_metricNames.ContainsKey(n)))}; "
+                    + $"exported: {string.Join(", ", _metricNames.Keys.Order())}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Waits for a log record of <paramref name="traceId"/> at <paramref name="severity"/>, and returns its span id.</summary>
+    public async Task<string> WaitForLogAsync(string traceId, string severity)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            if (_logs.FirstOrDefault(log => log.TraceId == traceId && log.Severity == severity) is { SpanId: { } spanId })
+            {
+                return spanId;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"No {severity} log record of trace {traceId} was exported within 30 s.");
+            await Task.Delay(50);
+        }
+    }
+
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();
 
     private async Task<IResult> ReceiveTracesAsync(HttpRequest request)
     {
-        using var body = new MemoryStream();
-        await request.Body.CopyToAsync(body);
-        var export = ExportTraceServiceRequest.Parser.ParseFrom(body.ToArray());
+        var export = ExportTraceServiceRequest.Parser.ParseFrom(await ReadAsync(request));
         foreach (var scopeSpans in export.ResourceSpans.SelectMany(resource => resource.ScopeSpans))
         {
             foreach (var span in scopeSpans.Spans)
@@ -90,7 +122,34 @@ public sealed class OtlpReceiver : IAsyncDisposable
         return Results.Bytes(new ExportTraceServiceResponse().ToByteArray(), "application/x-protobuf");
     }
 
-    private static IResult Accept() => Results.Bytes([], "application/x-protobuf");
+    private async Task<IResult> ReceiveMetricsAsync(HttpRequest request)
+    {
+        var export = ExportMetricsServiceRequest.Parser.ParseFrom(await ReadAsync(request));
+        foreach (var metric in export.ResourceMetrics.SelectMany(r => r.ScopeMetrics).SelectMany(s => s.Metrics))
+        {
+            _metricNames.TryAdd(metric.Name, true);
+        }
+
+        return Results.Bytes([], "application/x-protobuf");
+    }
+
+    private async Task<IResult> ReceiveLogsAsync(HttpRequest request)
+    {
+        var export = ExportLogsServiceRequest.Parser.ParseFrom(await ReadAsync(request));
+        foreach (var log in export.ResourceLogs.SelectMany(r => r.ScopeLogs).SelectMany(s => s.LogRecords))
+        {
+            _logs.Enqueue((Hex(log.TraceId), Hex(log.SpanId), log.SeverityText));
+        }
+
+        return Results.Bytes([], "application/x-protobuf");
+    }
+
+    private static async Task<byte[]> ReadAsync(HttpRequest request)
+    {
+        using var body = new MemoryStream();
+        await request.Body.CopyToAsync(body);
+        return body.ToArray();
+    }
 
     private static string Hex(ByteString bytes) => Convert.ToHexStringLower(bytes.Span);
 

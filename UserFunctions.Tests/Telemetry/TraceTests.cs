@@ -57,6 +57,14 @@ public abstract class TraceTests(TracedHost host)
     }
 
     [Fact]
+    public async Task RequestDurationsAndTheApisCountersAreExportedAsMetrics()
+    {
+        await CreateUserAsync();
+
+        await Host.Receiver.WaitForMetricsAsync("http.server.request.duration", "userfunctions.users.created");
+    }
+
+    [Fact]
     public async Task AnIdempotentReplayIsMarkedOnItsTrace()
     {
         const string Body = """{"username":"replayed_jane","email":"replayed_jane@example.com"}""";
@@ -132,6 +140,14 @@ public abstract class PostgreSqlTraceTests(TracedHost host) : TraceTests(host)
     private FaultProxy Proxy => ((PostgreSqlTestDatabase)Host.Database).Proxy;
 
     [Fact]
+    public async Task DatabaseOperationDurationsAreExportedAsMetrics()
+    {
+        await CreateUserAsync();
+
+        await Host.Receiver.WaitForMetricsAsync("db.client.operation.duration");
+    }
+
+    [Fact]
     public async Task ACreateOnABrokenConnectionShowsTheCheckThatItDidNotLandAndItsRetry()
     {
         await CreateUserAsync(); // leaves an open connection in the host's pool
@@ -171,6 +187,9 @@ public abstract class PostgreSqlTraceTests(TracedHost host) : TraceTests(host)
         Assert.Equal("database_unavailable", unavailable.Attributes["userfunctions.unavailable.cause"]);
         Assert.Contains(trace.SelectMany(span => span.Events), e => e.Name == "userfunctions.db.retries_exhausted");
         Assert.Contains(trace, span => span.Attribute("http.response.status_code") == "503");
+        // The API's warning about it carries the trace context, on the span the API added its events to.
+        var logSpanId = await Host.Receiver.WaitForLogAsync(traceId, "Warning");
+        Assert.Contains(trace, span => span.SpanId == logSpanId && span.Events.Any(e => e.Name == "userfunctions.unavailable"));
     }
 
     [Fact]

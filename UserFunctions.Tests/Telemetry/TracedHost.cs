@@ -43,8 +43,10 @@ public abstract class TracedHost(HostKind kind, Func<TestDatabase> createDatabas
         {
             ["OTEL_EXPORTER_OTLP_ENDPOINT"] = exporterDown ? NobodyListening().ToString() : Receiver.Endpoint.ToString(),
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
-            // Export each batch of spans within a tenth of a second, so the test waits little.
+            // Export each batch of spans and logs within a tenth of a second, metrics every half second, so the test waits little.
             ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
+            ["OTEL_BLRP_SCHEDULE_DELAY"] = "100",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "500",
             ["OTEL_SERVICE_NAME"] = "userfunctions-tests",
         };
 
