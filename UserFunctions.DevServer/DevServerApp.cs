@@ -1,4 +1,5 @@
 using UserFunctions.Core;
+using UserFunctions.Core.Auth;
 using UserFunctions.DevServer.OpenApi;
 
 namespace UserFunctions.DevServer;
@@ -28,6 +29,7 @@ public static class DevServerApp
         // Requests that reach no handler (unknown route, wrong method) and unhandled failures get problem bodies too.
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseApiAuthorization();
         app.MapUsersApi();
         return app;
     }

@@ -11,6 +11,7 @@ var builder = FunctionsApplication.CreateBuilder(args);
 
 builder.ConfigureFunctionsWebApplication();
 builder.UseMiddleware<HttpInvocationMiddleware>();
+builder.UseMiddleware<ApiAuthorizationMiddleware>();
 
 // Only where the telemetry has somewhere to go (Azure sets APPLICATIONINSIGHTS_CONNECTION_STRING): without one the SDK
 // would only cost start-up time and memory.
