@@ -9,7 +9,10 @@ using UserFunctions.Tests.Data;
 
 namespace UserFunctions.Tests.Auth;
 
-/// <summary>Entra ID mode with settings that cannot work refuses to start, on both hosts, naming the setting.</summary>
+/// <summary>
+/// Entra ID mode with settings that cannot work refuses to start, on both hosts, naming the setting; an authority that
+/// cannot be reached is not needed to start, and while it cannot be reached no token is accepted.
+/// </summary>
 public sealed class AuthStartupTests
 {
     public static TheoryData<string?, string?, string?, string> BadSettings => new()
@@ -69,6 +72,35 @@ public sealed class AuthStartupTests
         using var users = await client.GetAsync("/api/users");
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, users.StatusCode);
         await app.StopAsync();
+    }
+
+    [Fact]
+    public async Task WhileTheAuthorityIsUnreachableATokenIsRefusedAndNothingLeaks()
+    {
+        await using var database = new SqliteTestDatabase(pooling: true);
+        await using var authority = new TestAuthority();
+        await authority.StartAsync();
+        var settings = await SettingsAsync(database, authority.Authority, TestAuthority.Audience, requireHttpsMetadata: "false");
+        var token = authority.Token([Core.Auth.ApiRoles.ReadWrite]);
+        await authority.DisposeAsync();
+        await using var app = DevServerApp.Build([], builder =>
+        {
+            builder.WebHost.UseTestServer();
+            builder.Configuration.AddInMemoryCollection(settings);
+        });
+        await app.StartAsync();
+        using var client = app.GetTestClient();
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/users");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        using var response = await client.SendAsync(request);
+
+        // Fails closed: a token that cannot be checked is not accepted.
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("Bearer error=\"invalid_token\"", Assert.Single(response.Headers.WwwAuthenticate).ToString());
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain("IDX", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", body, StringComparison.Ordinal);
     }
 
     private static async Task<Dictionary<string, string?>> SettingsAsync(TestDatabase database, string? authority, string? audience, string? requireHttpsMetadata)
