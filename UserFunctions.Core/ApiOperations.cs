@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using UserFunctions.Core.Auth;
 using UserFunctions.Core.Docs;
 using UserFunctions.Core.Health;
 using UserFunctions.Core.OpenApi;
@@ -8,10 +9,11 @@ namespace UserFunctions.Core;
 
 /// <summary>
 /// One operation of the API: its name (the function's and the OpenAPI operationId), method, route under
-/// <see cref="ApiOperations.RoutePrefix"/>, whether Azure requires a function key (<c>AuthorizationLevel.Function</c>), and its handler.
+/// <see cref="ApiOperations.RoutePrefix"/>, whether Azure requires a function key (<c>AuthorizationLevel.Function</c>), the app
+/// role a caller needs in Entra ID mode (<see cref="ApiRoles"/>; null: anonymous), and its handler.
 /// The init-only members are what the OpenAPI document says that the handler's signature cannot.
 /// </summary>
-public sealed record ApiOperation(string Name, string Method, string Route, bool RequiresFunctionKey, Delegate Handler)
+public sealed record ApiOperation(string Name, string Method, string Route, bool RequiresFunctionKey, string? Role, Delegate Handler)
 {
     public required string Summary { get; init; }
 
@@ -60,7 +62,7 @@ public static class ApiOperations
 
     public static IReadOnlyList<ApiOperation> All { get; } =
     [
-        new(UserOperations.CreateUser, "POST", UserRoutes.Users, RequiresFunctionKey: true, UsersApi.CreateUser)
+        new(UserOperations.CreateUser, "POST", UserRoutes.Users, RequiresFunctionKey: true, Role: ApiRoles.ReadWrite, UsersApi.CreateUser)
         {
             Summary = "Create a user",
             Tag = UsersTag,
@@ -68,20 +70,20 @@ public static class ApiOperations
             RequestHeaders = ApiRequestHeaders.IdempotencyKey,
             ProblemStatuses = [Status.BadRequest, Status.Conflict, Status.TooLarge, Status.UnsupportedMediaType, Status.Unprocessable, Status.Unavailable],
         },
-        new(UserOperations.ListUsers, "GET", UserRoutes.Users, RequiresFunctionKey: true, UsersApi.ListUsers)
+        new(UserOperations.ListUsers, "GET", UserRoutes.Users, RequiresFunctionKey: true, Role: ApiRoles.Read, UsersApi.ListUsers)
         {
             Summary = "List users, keyset-paged in id order",
             Tag = UsersTag,
             ProblemStatuses = [Status.BadRequest, Status.Unavailable],
         },
-        new(UserOperations.GetUser, "GET", UserRoutes.UserById, RequiresFunctionKey: true, UsersApi.GetUser)
+        new(UserOperations.GetUser, "GET", UserRoutes.UserById, RequiresFunctionKey: true, Role: ApiRoles.Read, UsersApi.GetUser)
         {
             Summary = "Get a user",
             Tag = UsersTag,
             RequestHeaders = ApiRequestHeaders.IfNoneMatch,
             ProblemStatuses = [Status.NotFound, Status.Unavailable],
         },
-        new(UserOperations.ReplaceUser, "PUT", UserRoutes.UserById, RequiresFunctionKey: true, UsersApi.ReplaceUser)
+        new(UserOperations.ReplaceUser, "PUT", UserRoutes.UserById, RequiresFunctionKey: true, Role: ApiRoles.ReadWrite, UsersApi.ReplaceUser)
         {
             Summary = "Replace a user's username and email",
             Tag = UsersTag,
@@ -89,7 +91,7 @@ public static class ApiOperations
             RequestHeaders = ApiRequestHeaders.IfMatch,
             ProblemStatuses = [Status.BadRequest, Status.NotFound, Status.Conflict, Status.PreconditionFailed, Status.TooLarge, Status.UnsupportedMediaType, Status.Unavailable],
         },
-        new(UserOperations.PatchUser, "PATCH", UserRoutes.UserById, RequiresFunctionKey: true, UsersApi.PatchUser)
+        new(UserOperations.PatchUser, "PATCH", UserRoutes.UserById, RequiresFunctionKey: true, Role: ApiRoles.ReadWrite, UsersApi.PatchUser)
         {
             Summary = "Change some fields of a user (JSON merge patch, RFC 7396)",
             Tag = UsersTag,
@@ -98,7 +100,7 @@ public static class ApiOperations
             RequestHeaders = ApiRequestHeaders.IfMatch | ApiRequestHeaders.IdempotencyKey,
             ProblemStatuses = [Status.BadRequest, Status.NotFound, Status.Conflict, Status.PreconditionFailed, Status.TooLarge, Status.UnsupportedMediaType, Status.Unprocessable, Status.Unavailable],
         },
-        new(UserOperations.DeleteUser, "DELETE", UserRoutes.UserById, RequiresFunctionKey: true, UsersApi.DeleteUser)
+        new(UserOperations.DeleteUser, "DELETE", UserRoutes.UserById, RequiresFunctionKey: true, Role: ApiRoles.ReadWrite, UsersApi.DeleteUser)
         {
             Summary = "Delete a user",
             Tag = UsersTag,
@@ -106,19 +108,19 @@ public static class ApiOperations
             ProblemStatuses = [Status.NotFound, Status.PreconditionFailed, Status.Unavailable],
         },
         // Anonymous, so that probes and availability tests need no key, and the contract is public.
-        new(HealthApi.OperationName, "GET", HealthApi.Route, RequiresFunctionKey: false, HealthApi.GetHealth)
+        new(HealthApi.OperationName, "GET", HealthApi.Route, RequiresFunctionKey: false, Role: null, HealthApi.GetHealth)
         {
             Summary = "Is the database reachable?",
             Tag = HealthTag,
             ProblemStatuses = [Status.Unavailable],
         },
-        new(OpenApiDocumentApi.OperationName, "GET", OpenApiDocumentApi.Route, RequiresFunctionKey: false, OpenApiDocumentApi.GetOpenApiDocument)
+        new(OpenApiDocumentApi.OperationName, "GET", OpenApiDocumentApi.Route, RequiresFunctionKey: false, Role: null, OpenApiDocumentApi.GetOpenApiDocument)
         {
             Summary = "This document",
             Tag = OpenApiTag,
         },
         // The page that shows the document (not itself in it); a key is entered on the page, for the operations that need one.
-        new(DocsApi.OperationName, "GET", DocsApi.Route, RequiresFunctionKey: false, DocsApi.GetApiDocs)
+        new(DocsApi.OperationName, "GET", DocsApi.Route, RequiresFunctionKey: false, Role: null, DocsApi.GetApiDocs)
         {
             Summary = "The interactive API reference",
             Tag = OpenApiTag,

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using UserFunctions.Core.Auth;
 using UserFunctions.Core.Data;
 using UserFunctions.Core.Http;
 using UserFunctions.Core.Users;
@@ -15,6 +16,7 @@ public static class ServiceCollectionExtensions
     public static IServiceCollection AddUsersApi(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddUsersData(configuration);
+        services.AddApiAuthentication(configuration);
         services.AddSingleton<UserQueries>();
         services.AddScoped<IdempotencyStore>();
         services.AddScoped<UserServices>();

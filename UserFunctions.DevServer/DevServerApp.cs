@@ -1,4 +1,5 @@
 using UserFunctions.Core;
+using UserFunctions.Core.Auth;
 using UserFunctions.Core.Telemetry;
 using UserFunctions.DevServer.OpenApi;
 
@@ -31,6 +32,7 @@ public static class DevServerApp
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseApiTelemetry();
+        app.UseApiAuthorization();
         app.MapUsersApi();
         return app;
     }

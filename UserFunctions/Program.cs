@@ -13,6 +13,7 @@ var builder = FunctionsApplication.CreateBuilder(args);
 
 builder.ConfigureFunctionsWebApplication();
 builder.UseMiddleware<HttpInvocationMiddleware>();
+builder.UseMiddleware<ApiAuthorizationMiddleware>();
 
 // OpenTelemetry only when an exporter is configured (UserFunctions.Core/Telemetry); the worker's invocation spans join the
 // host's trace.

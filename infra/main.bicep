@@ -127,6 +127,19 @@ param httpPerInstanceConcurrency int = 16
 @maxValue(1000)
 param flexLowestMaximumInstanceCount int = 40
 
+@description('Who may call the users operations: FunctionKeys (a function key alone) or EntraId (the key and a Microsoft Entra ID access token with an app role; docs/auth.md).')
+@allowed([
+  'FunctionKeys'
+  'EntraId'
+])
+param authMode string = 'FunctionKeys'
+
+@description('EntraId mode: the token issuer, https://login.microsoftonline.com/<tenant id>/v2.0; empty: this tenant\'s.')
+param authAuthority string = ''
+
+@description('EntraId mode: the API app registration\'s application (client) id, the aud of its v2 access tokens (deploy/azd-app-registration.sh sets it).')
+param authAudience string = ''
+
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -270,6 +283,9 @@ module api 'app/api.bicep' = {
     maximumInstanceCount: capacity.outputs.maximumInstanceCount
     perInstanceConcurrency: capacity.outputs.perInstanceConcurrency
     maxPoolSize: capacity.outputs.maxPoolSize
+    authMode: authMode
+    authAuthority: !empty(authAuthority) ? authAuthority : '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+    authAudience: authAudience
   }
   // The host must be able to reach its storage on first start.
   dependsOn: [
@@ -301,3 +317,4 @@ output APP_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output APP_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output STORAGE_ACCOUNT_NAME string = storage.outputs.storageAccountName
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
+output AUTH_MODE string = authMode

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
 using Microsoft.OpenApi;
 using UserFunctions.Core;
+using UserFunctions.Core.Auth;
 using UserFunctions.Core.Users;
 
 namespace UserFunctions.DevServer.OpenApi;
@@ -22,6 +23,7 @@ public static class UsersApiDocument
     // Components shared by the operations.
     private const string FunctionKeyHeader = "functionKeyHeader";
     private const string FunctionKeyQuery = "functionKeyQuery";
+    private const string Bearer = "bearer";
     private const string IfMatch = "IfMatch";
     private const string IfNoneMatch = "IfNoneMatch";
     private const string IdempotencyKey = "IdempotencyKey";
@@ -119,14 +121,31 @@ public static class UsersApiDocument
         var api = description.ActionDescriptor.EndpointMetadata.OfType<ApiOperation>().Single();
         var document = context.Document!;
 
-        // Anonymous operations say so with an empty list, rather than leaving readers to guess.
-        operation.Security = api.RequiresFunctionKey
-            ?
-            [
-                new() { [new OpenApiSecuritySchemeReference(FunctionKeyHeader, document)] = [] },
-                new() { [new OpenApiSecuritySchemeReference(FunctionKeyQuery, document)] = [] },
-            ]
-            : [];
+        // Anonymous operations say so with an empty list, rather than leaving readers to guess. A function key alone in
+        // function-key mode; in Entra ID mode the key and a bearer token with the operation's app role (the role is the
+        // requirement's value, as OpenAPI allows for schemes other than OAuth2).
+        operation.Security = [];
+        if (api.RequiresFunctionKey)
+        {
+            operation.Security.Add(new() { [new OpenApiSecuritySchemeReference(FunctionKeyHeader, document)] = [] });
+            operation.Security.Add(new() { [new OpenApiSecuritySchemeReference(FunctionKeyQuery, document)] = [] });
+            if (api.Role is { } role)
+            {
+                operation.Security.Add(new() { [new OpenApiSecuritySchemeReference(FunctionKeyHeader, document)] = [], [new OpenApiSecuritySchemeReference(Bearer, document)] = [role] });
+                operation.Security.Add(new() { [new OpenApiSecuritySchemeReference(FunctionKeyQuery, document)] = [], [new OpenApiSecuritySchemeReference(Bearer, document)] = [role] });
+            }
+        }
+
+        if (api.Role is { } required)
+        {
+            operation.Description = required == ApiRoles.Read
+                ? $"In Entra ID mode the caller's token needs the app role {ApiRoles.Read} (or {ApiRoles.ReadWrite})."
+                : $"In Entra ID mode the caller's token needs the app role {required}.";
+            // Placeholders: DescribeResponses makes them the problems they are.
+            operation.Responses ??= [];
+            operation.Responses["401"] = new OpenApiResponse();
+            operation.Responses["403"] = new OpenApiResponse();
+        }
 
         operation.Parameters ??= [];
         // The handlers take the id as a string so that a non-numeric one is a 404 like an unknown one; clients send integers.
@@ -255,7 +274,18 @@ public static class UsersApiDocument
                 [ProblemMediaType] = new() { Schema = new OpenApiSchemaReference(ProblemDetailsSchema, document) },
             },
         };
-        if (status is StatusCodes.Status503ServiceUnavailable)
+        if (status is StatusCodes.Status401Unauthorized)
+        {
+            response.Headers = new Dictionary<string, IOpenApiHeader>
+            {
+                [HeaderNames.WWWAuthenticate] = new OpenApiHeader
+                {
+                    Description = "Bearer, with error=\"invalid_token\" when the token sent is not valid. Absent on the Functions host's own 401 for a missing function key.",
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                },
+            };
+        }
+        else if (status is StatusCodes.Status503ServiceUnavailable)
         {
             response.Headers = new Dictionary<string, IOpenApiHeader> { [HeaderNames.RetryAfter] = new OpenApiHeaderReference(RetryAfter, document) };
         }
@@ -278,6 +308,9 @@ public static class UsersApiDocument
     private static readonly Dictionary<int, string> ProblemDescriptions = new()
     {
         [StatusCodes.Status400BadRequest] = "Invalid field values (errors keyed by field), or a malformed, empty, wrongly typed or non-object body, unknown members, a bad limit, cursor or Idempotency-Key.",
+        [StatusCodes.Status401Unauthorized] = "Entra ID mode: no access token, or one that is not valid (expired, another issuer or audience, a signature the authority's keys do not verify). "
+            + "In Azure a missing or wrong function key is a 401 too, from the Functions host, without a body.",
+        [StatusCodes.Status403Forbidden] = "Entra ID mode: the access token is valid but lacks the app role the operation needs.",
         [StatusCodes.Status404NotFound] = "No user has this id (including non-numeric and out-of-range ids).",
         [StatusCodes.Status409Conflict] = "The username or the email is already taken, or a request with the same Idempotency-Key is still running (then with Retry-After).",
         [StatusCodes.Status412PreconditionFailed] = "If-Match did not match the current ETag; nothing changed.",
@@ -295,7 +328,9 @@ public static class UsersApiDocument
             Title = "UserFunctions Users API",
             Version = "1.0.0",
             Description = "Create, read, update and delete users. Errors are RFC 9457 problem details (application/problem+json). "
-                + "In Azure the users operations need a function key (x-functions-key header or code query parameter); health and this document are anonymous.",
+                + "In Azure the users operations need a function key (x-functions-key header or code query parameter); a deployment in Entra ID mode "
+                + "also needs a Microsoft Entra ID access token (Authorization: Bearer) with the app role Users.Read to read or Users.ReadWrite to write. "
+                + "Health and this document are anonymous.",
             License = new OpenApiLicense { Name = "MIT", Identifier = "MIT" },
             Contact = new OpenApiContact { Name = "UserFunctions maintainers" },
         };
@@ -311,7 +346,7 @@ public static class UsersApiDocument
         document.Paths = paths;
         document.Tags = new HashSet<OpenApiTag>
         {
-            new() { Name = ApiOperations.UsersTag, Description = "Users: create, read, update, delete. Need a function key in Azure." },
+            new() { Name = ApiOperations.UsersTag, Description = "Users: create, read, update, delete. Need a function key in Azure, and in Entra ID mode an access token too." },
             new() { Name = ApiOperations.HealthTag, Description = "Whether the database is reachable." },
             new() { Name = ApiOperations.OpenApiTag, Description = "This document." },
         };
@@ -321,6 +356,14 @@ public static class UsersApiDocument
         {
             [FunctionKeyHeader] = new OpenApiSecurityScheme { Type = SecuritySchemeType.ApiKey, In = ParameterLocation.Header, Name = "x-functions-key", Description = "Azure Functions function key." },
             [FunctionKeyQuery] = new OpenApiSecurityScheme { Type = SecuritySchemeType.ApiKey, In = ParameterLocation.Query, Name = "code", Description = "Azure Functions function key." },
+            [Bearer] = new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.Http,
+                Scheme = "bearer",
+                BearerFormat = "JWT",
+                Description = "Microsoft Entra ID access token (v2) for the API's app registration, carrying the operation's app role in roles. "
+                    + "Only in Entra ID mode, and together with the function key.",
+            },
         };
         components.Parameters = new Dictionary<string, IOpenApiParameter>
         {

@@ -59,8 +59,14 @@ public abstract class OpenApiDocumentTests(ApiHost host) : ApiTestBase(host)
             Assert.True(resolved.GetProperty("content").TryGetProperty("application/problem+json", out _), $"{name} {response.Name} is not a problem body.");
         }
 
-        var security = described.TryGetProperty("security", out var requirements) ? requirements.EnumerateArray().SelectMany(r => r.EnumerateObject().Select(s => s.Name)) : [];
-        Assert.Equal(operation.RequiresFunctionKey ? ["functionKeyHeader", "functionKeyQuery"] : [], security.Order());
+        // Each requirement as its schemes (with the roles a bearer token needs), e.g. "bearer Users.Read + functionKeyHeader".
+        var security = described.TryGetProperty("security", out var requirements)
+            ? requirements.EnumerateArray().Select(r => string.Join(" + ", r.EnumerateObject()
+                .Select(s => s.Value.GetArrayLength() == 0 ? s.Name : $"{s.Name} {string.Join(",", s.Value.EnumerateArray())}").Order()))
+            : [];
+        string[] keys = operation.RequiresFunctionKey ? ["functionKeyHeader", "functionKeyQuery"] : [];
+        string[] expected = operation.Role is { } role ? [.. keys, .. keys.Select(key => $"bearer {role} + {key}")] : keys;
+        Assert.Equal(expected.Order(), security.Order());
     }
 
     [Fact]

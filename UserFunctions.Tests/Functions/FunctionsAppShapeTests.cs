@@ -49,7 +49,7 @@ public class FunctionsAppShapeTests
     }
 
     [Fact]
-    public void TheAppHoldsFunctionClassesAndOneMiddlewareAndNothingElse()
+    public void TheAppHoldsFunctionClassesAndItsTwoMiddlewaresAndNothingElse()
     {
         var middleware = App.Types
             .Where(t => t.BaseList?.Types.Any(b => FunctionsApp.LastIdentifier(b.Type) == "IFunctionsWorkerMiddleware") == true)
@@ -58,7 +58,8 @@ public class FunctionsAppShapeTests
             .Where(t => t.Members.OfType<MethodDeclarationSyntax>().Any(m => !FunctionsApp.Attributes(m.AttributeLists, "Function").Any()))
             .Select(t => t.Identifier.Text);
 
-        Assert.Single(middleware);
+        // One ties invocations to requests and maps failures; the other asks Core's ApiAuthorization (Entra ID mode).
+        Assert.Equal(["ApiAuthorizationMiddleware", "HttpInvocationMiddleware"], middleware.Select(t => t.Identifier.Text).Order());
         Assert.Empty(notFunctions);
     }
 

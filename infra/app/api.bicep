@@ -43,6 +43,20 @@ param instanceMemoryMB int
 @maxValue(1000)
 param maximumInstanceCount int
 
+@description('FunctionKeys or EntraId (docs/auth.md).')
+@allowed([
+  'FunctionKeys'
+  'EntraId'
+])
+param authMode string = 'FunctionKeys'
+
+@description('EntraId mode: the token issuer whose OpenID metadata names its signing keys.')
+param authAuthority string = ''
+
+@description('EntraId mode: the aud of the access tokens, the API app registration\'s application (client) id.')
+param authAudience string = ''
+
+
 var connectionString = databaseEngine == 'AzureSql'
   ? 'Server=tcp:${databaseServerFqdn},1433;Database=${databaseName};Encrypt=True;Max Pool Size=${maxPoolSize};'
   : 'Host=${databaseServerFqdn};Database=${databaseName};Username=${identityName};SSL Mode=VerifyFull;Maximum Pool Size=${maxPoolSize};'
@@ -139,6 +153,21 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           // Passwordless: no password (and for Azure SQL no Authentication keyword); the app signs in with its Entra identity.
           name: 'ConnectionStrings__Users'
           value: connectionString
+        }
+        {
+          // FunctionKeys: the host's function key alone. EntraId: the app also validates an access token and checks its
+          // app role itself (docs/auth.md); the function key stays required by the host either way.
+          name: 'Auth__Mode'
+          value: authMode
+        }
+        {
+          // Read in EntraId mode only.
+          name: 'Auth__Authority'
+          value: authAuthority
+        }
+        {
+          name: 'Auth__Audience'
+          value: authAudience
         }
       ]
     }
