@@ -19,6 +19,7 @@ public static class ServiceCollectionExtensions
         services.AddApiAuthentication(configuration);
         services.AddSingleton<UserQueries>();
         services.AddScoped<IdempotencyStore>();
+        services.AddHostedService<ExpiredIdempotencyKeySweep>();
         services.AddScoped<UserServices>();
         // Every problem, whoever writes it, carries the request's W3C trace id in the same format on every host.
         services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>

@@ -54,6 +54,7 @@ variants=(
   "ef-compiled-list list $work/list-compiled.txt"
   "core-put put /api/users/"
   "execute-update-put put /probe/put-execute-update/"
+  "update-only-put put /probe/put-update-only/"
 )
 if [[ -n $only ]]; then
   kept=()

@@ -38,30 +38,43 @@ public static class DataServiceCollectionExtensions
         // PostgreSQL keeps whole microseconds; a clock with that precision makes a write's response match later reads.
         services.TryAddSingleton(provider == DatabaseProvider.PostgreSql ? MicrosecondClock.Instance : TimeProvider.System);
 
+        // One method per provider: the runtime loads a provider's assemblies only when a method that names its types is
+        // compiled, so a process on one provider never maps the others' (see docs/performance.md).
         switch (provider)
         {
             case DatabaseProvider.Sqlite:
-                services.AddDbContextPool<UsersDbContext, SqliteUsersDbContext>((serviceProvider, options) =>
-                    UseSqlite(options, Options(serviceProvider)).UseModel(SqliteUsersDbContextModel.Instance));
+                AddSqliteContext(services);
                 break;
 
             case DatabaseProvider.SqlServer or DatabaseProvider.AzureSql:
-                services.AddDbContextPool<UsersDbContext, SqlServerUsersDbContext>((serviceProvider, options) =>
-                    UseSqlServer(options, Options(serviceProvider)).UseModel(SqlServerUsersDbContextModel.Instance));
+                AddSqlServerContext(services);
                 break;
 
             case DatabaseProvider.PostgreSql:
-                // One data source for the app (its connection pool, and the token password when passwordless), disposed with the container.
-                services.TryAddSingleton(CreatePostgreSqlDataSource);
-                services.TryAddSingleton<TokenCredential>(serviceProvider => CreateCredential(Options(serviceProvider)));
-                services.TryAddSingleton<AccessTokenProvider>();
-                services.AddDbContextPool<UsersDbContext, PostgreSqlUsersDbContext>((serviceProvider, options) =>
-                    UsePostgreSql(options, Options(serviceProvider), serviceProvider.GetRequiredService<NpgsqlDataSource>()).UseModel(PostgreSqlUsersDbContextModel.Instance));
+                AddPostgreSqlContext(services);
                 break;
         }
 
         services.AddHostedService<MigrationService>();
         return services;
+    }
+
+    private static void AddSqliteContext(IServiceCollection services) =>
+        services.AddDbContextPool<UsersDbContext, SqliteUsersDbContext>((serviceProvider, options) =>
+            UseSqlite(options, Options(serviceProvider)).UseModel(SqliteUsersDbContextModel.Instance));
+
+    private static void AddSqlServerContext(IServiceCollection services) =>
+        services.AddDbContextPool<UsersDbContext, SqlServerUsersDbContext>((serviceProvider, options) =>
+            UseSqlServer(options, Options(serviceProvider)).UseModel(SqlServerUsersDbContextModel.Instance));
+
+    private static void AddPostgreSqlContext(IServiceCollection services)
+    {
+        // One data source for the app (its connection pool, and the token password when passwordless), disposed with the container.
+        services.TryAddSingleton(CreatePostgreSqlDataSource);
+        services.TryAddSingleton<TokenCredential>(serviceProvider => CreateCredential(Options(serviceProvider)));
+        services.TryAddSingleton<AccessTokenProvider>();
+        services.AddDbContextPool<UsersDbContext, PostgreSqlUsersDbContext>((serviceProvider, options) =>
+            UsePostgreSql(options, Options(serviceProvider), serviceProvider.GetRequiredService<NpgsqlDataSource>()).UseModel(PostgreSqlUsersDbContextModel.Instance));
     }
 
     private static DatabaseOptions Options(IServiceProvider services) => services.GetRequiredService<IOptions<DatabaseOptions>>().Value;

@@ -83,28 +83,49 @@ public static class DatabaseErrors
     {
         for (var current = exception; current is not null; current = current.InnerException)
         {
-            switch (current)
+            // Each provider's exceptions are looked at in a method of their own, picked by the assembly that defines the
+            // exception: classifying an error never loads the assemblies of a provider the app does not use.
+            var failure = current switch
             {
-                case DbUpdateConcurrencyException:
-                    return new(DatabaseFailureKind.Concurrency);
-                case SqliteException sqlite:
-                    return ClassifySqlite(sqlite.SqliteErrorCode, sqlite.SqliteExtendedErrorCode, sqlite.Message);
-                case SqlException sql:
-                    return ClassifySqlServer(sql.Number, sql.Message, IsTransientSqlServerError(sql));
-                case PostgresException postgres:
-                    return ClassifyPostgreSql(postgres.SqlState, postgres.ConstraintName, postgres.IsTransient);
-                case NpgsqlException npgsql:
-                    // Npgsql's own failures (cannot connect, connection broken, timeout) carry no SQLSTATE.
-                    return new(npgsql.IsTransient ? DatabaseFailureKind.Transient : DatabaseFailureKind.Other);
-                case RetryLimitExceededException or TimeoutException or AuthenticationFailedException:
-                    return new(DatabaseFailureKind.Transient);
-                case InvalidOperationException when IsSqlClientPoolTimeout(current):
-                    return new(DatabaseFailureKind.Transient);
+                DbUpdateConcurrencyException => new(DatabaseFailureKind.Concurrency),
+                RetryLimitExceededException or TimeoutException => new(DatabaseFailureKind.Transient),
+                InvalidOperationException when IsSqlClientPoolTimeout(current) => new(DatabaseFailureKind.Transient),
+                _ => current.GetType().Assembly.GetName().Name switch
+                {
+                    "Microsoft.Data.Sqlite" => FromSqlite(current),
+                    "Microsoft.Data.SqlClient" => FromSqlClient(current),
+                    "Npgsql" => FromNpgsql(current),
+                    "Azure.Core" or "Azure.Identity" => FromAzureIdentity(current),
+                    _ => (DatabaseFailure?)null,
+                },
+            };
+            if (failure is { } known)
+            {
+                return known;
             }
         }
 
         return new(DatabaseFailureKind.Other);
     }
+
+    private static DatabaseFailure? FromSqlite(Exception exception) => exception is SqliteException sqlite
+        ? ClassifySqlite(sqlite.SqliteErrorCode, sqlite.SqliteExtendedErrorCode, sqlite.Message)
+        : null;
+
+    private static DatabaseFailure? FromSqlClient(Exception exception) => exception is SqlException sql
+        ? ClassifySqlServer(sql.Number, sql.Message, IsTransientSqlServerError(sql))
+        : null;
+
+    private static DatabaseFailure? FromNpgsql(Exception exception) => exception switch
+    {
+        PostgresException postgres => ClassifyPostgreSql(postgres.SqlState, postgres.ConstraintName, postgres.IsTransient),
+        // Npgsql's own failures (cannot connect, connection broken, timeout) carry no SQLSTATE.
+        NpgsqlException npgsql => new(npgsql.IsTransient ? DatabaseFailureKind.Transient : DatabaseFailureKind.Other),
+        _ => null,
+    };
+
+    private static DatabaseFailure? FromAzureIdentity(Exception exception) =>
+        exception is AuthenticationFailedException ? new(DatabaseFailureKind.Transient) : null;
 
     public static DatabaseFailure ClassifySqlite(int errorCode, int extendedErrorCode, string message) => errorCode switch
     {

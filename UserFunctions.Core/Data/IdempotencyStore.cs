@@ -37,7 +37,7 @@ public sealed class IdempotencyClaimLostException : Exception;
 /// </summary>
 public sealed partial class IdempotencyStore(UsersDbContext db, TimeProvider clock, ILogger<IdempotencyStore> logger)
 {
-    /// <summary>Keys are answered from for this long, then deleted.</summary>
+    /// <summary>Keys are answered from for this long, then deleted (<see cref="ExpiredIdempotencyKeySweep"/>).</summary>
     public static readonly TimeSpan Retention = TimeSpan.FromHours(24);
 
     /// <summary>An in-progress claim older than this was abandoned (its process died) and may be taken over.</summary>
@@ -53,7 +53,6 @@ public sealed partial class IdempotencyStore(UsersDbContext db, TimeProvider clo
         var now = clock.GetUtcNow().UtcDateTime;
         var expired = now - Retention;
         var abandoned = now - Lease;
-        await db.IdempotencyKeys.Where(k => k.ClaimedAt < expired).ExecuteDeleteAsync(cancellationToken);
 
         for (var attempt = 1; ; attempt++)
         {
@@ -67,6 +66,22 @@ public sealed partial class IdempotencyStore(UsersDbContext db, TimeProvider clo
             if (existing is null)
             {
                 // Released in the meantime: claim it again.
+                if (attempt < MaxAttempts)
+                {
+                    continue;
+                }
+
+                return new(null, null, ClaimRefusal.InProgress);
+            }
+
+            if (existing.ClaimedAt < expired)
+            {
+                // Expired but not yet swept: the key is free again, whatever its first request was.
+                if (await TakeOverExpiredAsync(existing, claim, fingerprint, now, cancellationToken))
+                {
+                    return new(claim, null, ClaimRefusal.None);
+                }
+
                 if (attempt < MaxAttempts)
                 {
                     continue;
@@ -142,6 +157,20 @@ public sealed partial class IdempotencyStore(UsersDbContext db, TimeProvider clo
             LogReleaseFailed(logger, exception);
         }
     }
+
+    private async Task<bool> TakeOverExpiredAsync(
+        IdempotencyKey expired, IdempotencyClaim claim, byte[] fingerprint, DateTime now, CancellationToken cancellationToken) =>
+        await db.IdempotencyKeys
+            .Where(k => k.Key == claim.Key && k.Token == expired.Token)
+            .ExecuteUpdateAsync(
+                k => k.SetProperty(x => x.Token, claim.Token)
+                    .SetProperty(x => x.Fingerprint, fingerprint)
+                    .SetProperty(x => x.ClaimedAt, now)
+                    .SetProperty(x => x.StatusCode, (int?)null)
+                    .SetProperty(x => x.ResponseBody, (string?)null)
+                    .SetProperty(x => x.Location, (string?)null)
+                    .SetProperty(x => x.ETag, (string?)null),
+                cancellationToken) == 1;
 
     private async Task<bool> TryInsertAsync(IdempotencyClaim claim, byte[] fingerprint, DateTime now, CancellationToken cancellationToken)
     {

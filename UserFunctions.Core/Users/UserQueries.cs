@@ -16,10 +16,6 @@ public sealed class UserQueries
             .Select(UserResponse.FromUser)
             .FirstOrDefault());
 
-    /// <summary>Tracked: PUT and PATCH change this instance and save it with its version as the concurrency token.</summary>
-    public Func<UsersDbContext, int, CancellationToken, Task<User?>> FindForUpdate { get; } =
-        EF.CompileAsyncQuery((UsersDbContext db, int id, CancellationToken _) => db.Users.FirstOrDefault(u => u.Id == id));
-
     /// <summary>
     /// EF specializes the SQL for each null/non-null combination of the filters, so every variant is a plain
     /// <c>WHERE Id &gt; @after [AND NormalizedUsername = @u] [AND NormalizedEmail = @e]</c> served by the primary key or an index.

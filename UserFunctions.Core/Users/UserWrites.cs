@@ -49,9 +49,11 @@ internal static partial class UserWrites
     }
 
     /// <summary>
-    /// Loads the user, checks If-Match, applies <paramref name="change"/> (the valid request it makes of the current user)
-    /// and saves. The version is a concurrency token, so a write that lost a race fails: with If-Match that is a 412;
-    /// without it the client asked for no precondition, so the change is applied again to the fresh row (last writer wins).
+    /// Reads the user (no tracking), checks If-Match, applies <paramref name="change"/> (the valid request it makes of the
+    /// current user) and writes it with one <c>UPDATE … WHERE Id = @id AND Version = @read</c>. The read is what the response
+    /// needs (<c>createdAt</c>; a PATCH's untouched members), which EF cannot return from an <c>UPDATE</c>. An update that finds
+    /// another version lost a race: with If-Match that is a 412; without it the client asked for no precondition, so the
+    /// change is applied again to the fresh row (last writer wins).
     /// </summary>
     public static async Task<Results<Ok<UserResponse>, ValidationProblem, ProblemHttpResult>> UpdateAsync(
         HttpRequest request, UserServices services, int userId, IdempotencyClaim? claim, Func<UserResponse, UserRequest> change)
@@ -61,53 +63,64 @@ internal static partial class UserWrites
         var cancellationToken = request.HttpContext.RequestAborted;
         for (var attempt = 1; ; attempt++)
         {
-            var user = await services.Queries.FindForUpdate(db, userId, cancellationToken);
-            if (user is null)
+            var current = await services.Queries.FindById(db, userId, cancellationToken);
+            if (current is null)
             {
                 return ApiProblems.UserNotFound();
             }
 
-            if (!ETags.IfMatchAllows(request, user.Version))
+            if (!ETags.IfMatchAllows(request, current.Version))
             {
                 return ApiProblems.PreconditionFailed();
             }
 
-            if (!UserValidation.TryValidate(change(user.ToResponse()), out var valid, out var errors))
+            if (!UserValidation.TryValidate(change(current), out var valid, out var errors))
             {
                 return ApiProblems.Validation(errors);
             }
 
-            user.Replace(valid, services.Clock.GetUtcNow().UtcDateTime);
-            try
-            {
-                await VerifiedWrites.ExecuteAsync(
-                    db,
-                    async ct =>
+            var updated = current with { Username = valid.Username!, Email = valid.Email!, UpdatedAt = services.Clock.GetUtcNow().UtcDateTime, Version = Guid.NewGuid() };
+            var normalizedUsername = User.Normalize(updated.Username);
+            var normalizedEmail = User.Normalize(updated.Email);
+            var written = await VerifiedWrites.ExecuteAsync(
+                db,
+                async ct =>
+                {
+                    var rows = await db.Users
+                        .Where(u => u.Id == userId && u.Version == current.Version)
+                        .ExecuteUpdateAsync(
+                            user => user
+                                .SetProperty(u => u.Username, updated.Username)
+                                .SetProperty(u => u.NormalizedUsername, normalizedUsername)
+                                .SetProperty(u => u.Email, updated.Email)
+                                .SetProperty(u => u.NormalizedEmail, normalizedEmail)
+                                .SetProperty(u => u.UpdatedAt, updated.UpdatedAt)
+                                .SetProperty(u => u.Version, updated.Version),
+                            ct);
+                    if (rows == 1 && claim is not null)
                     {
-                        // Changes are accepted only once the whole attempt committed, so a retried attempt writes them again.
-                        await db.SaveChangesAsync(acceptAllChangesOnSuccess: false, ct);
-                        if (claim is not null)
-                        {
-                            await services.Idempotency.CompleteAsync(
-                                claim, Stored(StatusCodes.Status200OK, user, location: null), ApiJsonContext.Default.UserResponse, ct);
-                        }
+                        await services.Idempotency.CompleteAsync(
+                            claim, Stored(StatusCodes.Status200OK, updated, location: null), ApiJsonContext.Default.UserResponse, ct);
+                    }
 
-                        return true;
-                    },
-                    async ct => await db.Users.AnyAsync(u => u.Id == user.Id && u.Version == user.Version, ct) ? true : null,
-                    inTransaction: claim is not null,
-                    cancellationToken);
-                db.ChangeTracker.AcceptAllChanges();
-            }
-            catch (DbUpdateConcurrencyException) when (!ETags.HasIfMatch(request) && attempt < MaxAttempts)
+                    return rows == 1;
+                },
+                async ct => await db.Users.AnyAsync(u => u.Id == userId && u.Version == updated.Version, ct) ? true : null,
+                inTransaction: claim is not null,
+                cancellationToken);
+            if (!written)
             {
-                db.ChangeTracker.Clear();
-                continue;
+                if (!ETags.HasIfMatch(request) && attempt < MaxAttempts)
+                {
+                    continue;
+                }
+
+                return ApiProblems.PreconditionFailed();
             }
 
-            LogUpdated(services.Logger, user.Id);
-            ETags.Set(request.HttpContext.Response, user.Version);
-            return TypedResults.Ok(user.ToResponse());
+            LogUpdated(services.Logger, userId);
+            ETags.Set(request.HttpContext.Response, updated.Version);
+            return TypedResults.Ok(updated);
         }
     }
 
@@ -150,7 +163,10 @@ internal static partial class UserWrites
             cancellationToken);
 
     private static StoredResponse<UserResponse> Stored(int statusCode, User user, string? location) =>
-        new(statusCode, user.ToResponse(), location, ETags.For(user.Version));
+        Stored(statusCode, user.ToResponse(), location);
+
+    private static StoredResponse<UserResponse> Stored(int statusCode, UserResponse user, string? location) =>
+        new(statusCode, user, location, ETags.For(user.Version));
 
     internal static string UserPath(HttpRequest request, int id) =>
         $"{(request.PathBase + request.Path).Value!.TrimEnd('/')}/{id.ToString(System.Globalization.CultureInfo.InvariantCulture)}";

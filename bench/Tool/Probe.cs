@@ -27,6 +27,8 @@ namespace UserFunctions.Bench.Tool;
 /// <item><c>/probe/ef-connection-raw/{id}</c>: Core's pooled context and EF's connection, but a plain command and reader.</item>
 /// <item><c>/probe/ef-list-compiled</c>: Core's list query (first page, 21 rows), compiled.</item>
 /// <item><c>PUT /probe/put-execute-update/{id}</c>: PUT without If-Match as a compiled read plus one guarded ExecuteUpdate.</item>
+/// <item><c>PUT /probe/put-update-only/{id}</c>: the write alone, one unguarded ExecuteUpdate and no read: the floor of a
+/// one-statement PUT through EF (its response lacks the stored CreatedAt, which EF cannot read back from an ExecuteUpdate).</item>
 /// </list>
 /// </summary>
 internal static class Probe
@@ -189,6 +191,42 @@ internal static class Probe
             }
 
             return Results.Conflict();
+        });
+
+        app.MapPut("/probe/put-update-only/{id}", async (string id, UserRequest body, HttpContext context, UsersDbContext db, TimeProvider clock) =>
+        {
+            if (!int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var userId))
+            {
+                return Results.NotFound();
+            }
+
+            if (!UserValidation.TryValidate(body, out var input, out var errors))
+            {
+                return Results.ValidationProblem(errors);
+            }
+
+            var now = clock.GetUtcNow().UtcDateTime;
+            var version = Guid.NewGuid();
+            var normalizedUsername = User.Normalize(input.Username!);
+            var normalizedEmail = User.Normalize(input.Email!);
+            var updated = await db.Users
+                .Where(u => u.Id == userId)
+                .ExecuteUpdateAsync(
+                    setters => setters
+                        .SetProperty(u => u.Username, input.Username)
+                        .SetProperty(u => u.NormalizedUsername, normalizedUsername)
+                        .SetProperty(u => u.Email, input.Email)
+                        .SetProperty(u => u.NormalizedEmail, normalizedEmail)
+                        .SetProperty(u => u.UpdatedAt, now)
+                        .SetProperty(u => u.Version, version),
+                    context.RequestAborted);
+            if (updated == 0)
+            {
+                return Results.NotFound();
+            }
+
+            context.Response.Headers.ETag = $"\"{version:N}\"";
+            return TypedResults.Ok(new UserResponse(userId, input.Username!, input.Email!, default, now));
         });
 
         await app.RunAsync();

@@ -301,13 +301,23 @@ internal sealed class RunCommand : IDisposable
 
         if (suite == "functions")
         {
-            // The empty app under the same load (its hello function), for the worker's peak memory next to ours.
-            Step($"functions: the empty app under the same load ({_options.Warmup} s + {_options.Duration} s of GET /api/hello)");
+            // The empty app under the same load (its hello function): the throughput yardstick of our GET through the same
+            // test host, and the worker's peak memory next to ours. Measured as ours was, in the same number of rounds.
+            Step($"functions: the empty app under the same load ({_options.Warmup} s + {_options.Rounds} x {_options.RoundSeconds} s of GET /api/hello)");
             using var empty = StartServer(ServerKind.Empty, _portB, new Database.None(), "functions-empty");
             await WaitOkAsync(Url(_portB, "/api/hello"), empty);
-            var worker = empty.Worker();
-            await _wrk.RunAsync(_portB, "hello", _options.Warmup + _options.Duration, "", InWork("functions-empty-hello.txt"));
-            _measured.Add(MemoryOf("functions", "empty", worker));
+            var slot = SlotOf("empty", ServerKind.Empty, _portB, "", empty);
+            if (_options.Warmup > 0)
+            {
+                await _wrk.RunAsync(_portB, "hello", _options.Warmup, "", InWork("functions-empty-hello-warmup.txt"));
+            }
+
+            for (var round = 1; round <= _options.Rounds; round++)
+            {
+                _measured.Add(await MeasureAsync("functions", slot, [.. slot.CpuPids], "hello", round));
+            }
+
+            _measured.Add(MemoryOf("functions", "empty", slot.RssPid));
         }
 
         if (suite == "sqlite")
@@ -328,12 +338,12 @@ internal sealed class RunCommand : IDisposable
 
     private static Slot SlotOf(string name, ServerKind kind, int port, string pagesFile, ServerProcess server)
     {
-        if (kind != ServerKind.Functions)
+        if (kind is not (ServerKind.Functions or ServerKind.Empty))
         {
             return new Slot(name, port, pagesFile, server, [server.Id], server.Id);
         }
 
-        // The Functions app's CPU is the test host's and its worker's; its memory is the worker's.
+        // A Functions app's CPU is the test host's and its worker's; its memory is the worker's.
         var worker = server.Worker();
         return new Slot(name, port, pagesFile, server, [server.Id, worker], worker);
     }

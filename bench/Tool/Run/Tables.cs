@@ -66,11 +66,26 @@ internal static class Tables
                 + $" | {e.Target ?? ""} | {verdict} |");
         }
 
+        if (s.Scenarios.TryGetValue("post", out var post) && s.Scenarios.TryGetValue("post-keyed", out var keyed))
+        {
+            output.WriteLine();
+            output.WriteLine(Invariant($"keyed POST next to unkeyed POST, {a}: req/s {keyed.A.Rps:N0} / {post.A.Rps:N0} ({keyed.A.Rps / post.A.Rps:F2}), ")
+                + Invariant($"CPU ms/req {keyed.A.ServerCpuMsPerRequest:F3} / {post.A.ServerCpuMsPerRequest:F3} ({keyed.A.ServerCpuMsPerRequest / post.A.ServerCpuMsPerRequest:F2})")
+                + (database ? Invariant($", PostgreSQL CPU ms/req {keyed.A.DatabaseCpuMsPerRequest:F3} / {post.A.DatabaseCpuMsPerRequest:F3}") : ""));
+        }
+
         if (suite == "functions")
         {
             output.WriteLine();
             output.WriteLine("Functions CPU ms per request, test host + worker: " + string.Join(", ", s.Scenarios.Select(
                 p => $"{p.Key} " + string.Join(" + ", p.Value.A.ServerCpuMsPerRequestParts.Select(x => Invariant($"{x:F3}"))))));
+            if (s.EmptyHello is { } hello)
+            {
+                output.WriteLine(Invariant($"empty app, GET /api/hello through the same test host and load: {hello.Rps:N0} req/s ")
+                    + Invariant($"(rounds {string.Join("/", hello.RpsPerRound.Select(x => Invariant($"{x:F0}")))}), p50 / p99 {hello.LatencyMs.P50:F2} / {hello.LatencyMs.P99:F2} ms, ")
+                    + "CPU ms/req test host + worker " + string.Join(" + ", hello.ServerCpuMsPerRequestParts.Select(x => Invariant($"{x:F3}")))
+                    + (s.Scenarios.TryGetValue("get", out var get) ? Invariant($"; Functions GET / hello req/s {get.A.Rps / hello.Rps:F2}") : ""));
+            }
         }
 
         static string Runs(IEnumerable<double> runs) => string.Join(", ", runs.Select(x => Invariant($"{x:F0}")));
