@@ -1,4 +1,5 @@
 using Azure.Identity;
+using System.Runtime.CompilerServices;
 using Azure.Monitor.OpenTelemetry.Exporter;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -28,11 +29,20 @@ public static class TelemetryServiceCollectionExtensions
     {
         services.TryAddSingleton<ApiMetrics>();
         var exporters = TelemetryExporters.From(configuration);
-        if (exporters.None)
+        if (!exporters.None)
         {
-            return services;
+            AddOpenTelemetry(services, configuration, exporters, configureHost);
         }
 
+        return services;
+    }
+
+    // A method of its own, so that without an exporter the OpenTelemetry and Azure Monitor assemblies are not even loaded
+    // (compiling a method loads the assemblies of everything it calls).
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void AddOpenTelemetry(
+        IServiceCollection services, IConfiguration configuration, TelemetryExporters exporters, Action<OpenTelemetryBuilder>? configureHost)
+    {
         var traceHealth = configuration.GetValue("Telemetry:TraceHealth", defaultValue: false);
         var telemetry = services.AddOpenTelemetry()
             .WithTracing(tracing => tracing
@@ -70,7 +80,6 @@ public static class TelemetryServiceCollectionExtensions
         }
 
         configureHost?.Invoke(telemetry);
-        return services;
     }
 
     private const string SqliteProvider = "Microsoft.EntityFrameworkCore.Sqlite";
