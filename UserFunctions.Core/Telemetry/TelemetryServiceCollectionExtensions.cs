@@ -1,5 +1,5 @@
-using Azure.Identity;
 using System.Runtime.CompilerServices;
+using Azure.Identity;
 using Azure.Monitor.OpenTelemetry.Exporter;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
