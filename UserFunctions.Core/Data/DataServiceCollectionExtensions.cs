@@ -11,6 +11,7 @@ using Npgsql;
 using UserFunctions.Core.Data.CompiledModels.PostgreSql;
 using UserFunctions.Core.Data.CompiledModels.Sqlite;
 using UserFunctions.Core.Data.CompiledModels.SqlServer;
+using UserFunctions.Core.Telemetry;
 
 namespace UserFunctions.Core.Data;
 
@@ -61,7 +62,14 @@ public static class DataServiceCollectionExtensions
 
     private static void AddSqliteContext(IServiceCollection services) =>
         services.AddDbContextPool<UsersDbContext, SqliteUsersDbContext>((serviceProvider, options) =>
-            UseSqlite(options, Options(serviceProvider)).UseModel(SqliteUsersDbContextModel.Instance));
+        {
+            UseSqlite(options, Options(serviceProvider)).UseModel(SqliteUsersDbContextModel.Instance);
+            // Registered only when telemetry exports (AddApiTelemetry).
+            if (serviceProvider.GetService<SqliteCommandSpans>() is { } commandSpans)
+            {
+                options.AddInterceptors(commandSpans);
+            }
+        });
 
     private static void AddSqlServerContext(IServiceCollection services) =>
         services.AddDbContextPool<UsersDbContext, SqlServerUsersDbContext>((serviceProvider, options) =>

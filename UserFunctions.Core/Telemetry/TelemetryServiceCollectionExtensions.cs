@@ -43,16 +43,15 @@ public static class TelemetryServiceCollectionExtensions
     private static void AddOpenTelemetry(
         IServiceCollection services, IConfiguration configuration, TelemetryExporters exporters, Action<OpenTelemetryBuilder>? configureHost)
     {
+        services.TryAddSingleton<SqliteCommandSpans>();
         var traceHealth = configuration.GetValue("Telemetry:TraceHealth", defaultValue: false);
         var telemetry = services.AddOpenTelemetry()
             .WithTracing(tracing => tracing
                 .AddSource(ApiTelemetry.SourceName)
                 .AddAspNetCoreInstrumentation(options => options.Filter = context => traceHealth || !IsHealthProbe(context))
                 .AddSqlClientInstrumentation()
-                .AddNpgsql()
-                // SQLite has no spans of its own; EF's command events stand in. The other providers' spans come from their
-                // drivers above, so EF's would only double them. Never the parameters' values (SetDbQueryParameters is off).
-                .AddEntityFrameworkCoreInstrumentation(options => options.Filter = (provider, _) => provider == SqliteProvider))
+                // SQLite has no spans of its own: SqliteCommandSpans, an interceptor on the SQLite context, makes them.
+                .AddNpgsql())
             .WithMetrics(metrics => metrics
                 .AddMeter(ApiMetrics.MeterName)
                 .AddAspNetCoreInstrumentation()
@@ -81,8 +80,6 @@ public static class TelemetryServiceCollectionExtensions
 
         configureHost?.Invoke(telemetry);
     }
-
-    private const string SqliteProvider = "Microsoft.EntityFrameworkCore.Sqlite";
 
     private static bool IsHealthProbe(HttpContext context) =>
         context.Request.Path.StartsWithSegments("/" + ApiOperations.RoutePrefix + "/" + HealthApi.Route);
