@@ -126,7 +126,15 @@ internal static class Report
             ["post"] = [new(false, 1.3, "20")],
             ["put"] = [new(true, 0.8, "20"), new(false, 1.3, "20")],
         }),
+        ["telemetry-sqlite"] = TelemetryCost("Telemetry cost, dev server on SQLite: OTLP export at full sampling next to no exporter", "exporting", "none", 0.9),
+        ["telemetry-sqlite-none"] = TelemetryCost("Telemetry cost, dev server on SQLite: no exporter next to OTEL_SDK_DISABLED=true", "none", "SDK disabled", 0.97),
+        ["telemetry-functions"] = TelemetryCost("Telemetry cost, Functions app behind the test host: OTLP export at full sampling next to no exporter", "exporting", "none", 0.9),
+        ["telemetry-functions-none"] = TelemetryCost("Telemetry cost, Functions app behind the test host: no exporter next to OTEL_SDK_DISABLED=true", "none", "SDK disabled", 0.97),
     };
+
+    /// <summary>A pair of the telemetry suite: GET by id and POST req/s of a at least x times b's.</summary>
+    private static SuiteConfig TelemetryCost(string title, string a, string b, double x) =>
+        new(title, a, b, new Dictionary<string, Goal[]> { ["get"] = [new(true, x, "19")], ["post"] = [new(true, x, "19")] });
 
     public const double DevServerColdStartTargetMs = 300; // issue 6
     public const double DevServerPeakRssTargetMb = 150; // issue 6

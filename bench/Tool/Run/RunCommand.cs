@@ -14,7 +14,7 @@ namespace UserFunctions.Bench.Tool.Run;
 /// The <c>run</c> command (bash bench/run.sh): throughput and latency (wrk over loopback), CPU per request, cold start and
 /// peak memory of the paths users run, each next to a yardstick, in alternating rounds. See docs/performance.md.
 /// </summary>
-internal sealed class RunCommand : IDisposable
+internal sealed partial class RunCommand : IDisposable
 {
     private const int Users = 10000;
     private const int PageSize = 20;
@@ -101,6 +101,7 @@ internal sealed class RunCommand : IDisposable
         var result = Report.Build(meta, Measurements.Read(folder));
         await File.WriteAllTextAsync(resultFile, JsonSerializer.Serialize(result, Json.Indented) + "\n");
         Tables.Print(result, Console.Out);
+        OtlpSink.Print(folder, Console.Out);
         return 0;
     }
 
@@ -132,7 +133,7 @@ internal sealed class RunCommand : IDisposable
 
         foreach (var suite in _options.Suites)
         {
-            await RunSuiteAsync(suite);
+            await (suite == "telemetry" ? RunTelemetrySuiteAsync() : RunSuiteAsync(suite));
         }
 
         await ReportAsync(loadAverageAtStart);
@@ -174,7 +175,7 @@ internal sealed class RunCommand : IDisposable
                 await DotnetAsync($"build of {project}", "build.log", "build", Path.Combine(_paths.Repo, project), "-c", "Release");
             }
 
-            if (_options.Has("functions"))
+            if (_options.PublishesFunctions)
             {
                 // As deployed: framework-dependent linux-x64, ReadyToRun (both projects turn it on for that runtime identifier).
                 Step("publish the Functions app and the empty app (linux-x64, ReadyToRun)");
@@ -206,7 +207,7 @@ internal sealed class RunCommand : IDisposable
             }
         }
 
-        if (_options.Has("functions") && !(File.Exists(Path.Combine(_paths.FunctionsBin, "UserFunctions.dll"))
+        if (_options.PublishesFunctions && !(File.Exists(Path.Combine(_paths.FunctionsBin, "UserFunctions.dll"))
             && File.Exists(Path.Combine(_paths.EmptyBin, "UserFunctions.Bench.EmptyFunctions.dll"))))
         {
             throw new BenchException("the Functions publishes are missing; run without --no-build");
@@ -349,9 +350,9 @@ internal sealed class RunCommand : IDisposable
     }
 
     /// <summary>Per scenario: a warm-up of each server, then alternating rounds (a burst of other work on a shared machine then lands on both).</summary>
-    private async Task RunLoadAsync(string suite, Slot a, Slot b)
+    private async Task RunLoadAsync(string suite, Slot a, Slot b, IReadOnlyList<string>? scenarios = null)
     {
-        foreach (var scenario in _options.Scenarios)
+        foreach (var scenario in scenarios ?? _options.Scenarios)
         {
             Step($"{suite}/{scenario}: {_options.Warmup} s warm-up each, then {_options.Rounds} rounds of {_options.RoundSeconds} s alternating "
                 + $"({_options.Threads} threads, {_options.Connections} connections)");
@@ -452,8 +453,8 @@ internal sealed class RunCommand : IDisposable
         return waited;
     }
 
-    private ServerProcess StartServer(ServerKind kind, int port, Database database, string logName) =>
-        ServerProcess.Start(_launcher.StartInfo(kind, port, database), Path.Combine(_work, $"{logName}.log"));
+    private ServerProcess StartServer(ServerKind kind, int port, Database database, string logName, IEnumerable<string>? env = null) =>
+        ServerProcess.Start(_launcher.StartInfo(kind, port, database, env), Path.Combine(_work, $"{logName}.log"));
 
     private async Task WaitOkAsync(string url, ServerProcess server)
     {
@@ -549,6 +550,7 @@ internal sealed class RunCommand : IDisposable
         var json = JsonSerializer.Serialize(result, Json.Indented) + "\n";
         await File.WriteAllTextAsync(Path.Combine(_work, "result.json"), json);
         Tables.Print(result, Console.Out);
+        OtlpSink.Print(_work, Console.Out);
         await File.WriteAllTextAsync(Path.Combine(_paths.Results, "latest.json"), json);
         if (_options.Label.Length > 0)
         {

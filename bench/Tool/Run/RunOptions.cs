@@ -31,18 +31,24 @@ internal sealed partial record RunOptions(
                                                      next to the dev server on the same seeded SQLite database; then cold start
                                                      and worker memory next to bench/EmptyFunctions published the same way
           postgresql  the dev server on PostgreSQL   next to a raw Npgsql server, same private PostgreSQL cluster
+          telemetry   not in the default list (about 2 x 4 pairs of load): GET by id and POST of the dev server (SQLite)
+                      and of the Functions app, exporting OTLP/HTTP at full sampling to a sink in this driver next to no
+                      exporter; then no exporter next to OTEL_SDK_DISABLED=true. --suites telemetry runs it.
         --env sets an environment variable for "ours" in every suite (the dev server, the Functions worker); --baseline-env
         for the yardsticks. --api-r2r runs the sqlite suite's dev server from a ReadyToRun publish.
         The shortest run: --duration 1 --rounds 1 --warmup 0 --coldstart-runs 1 (and --scenarios get).
         Writes bench/results/latest.json (and bench/results/<label>.json with --label) and prints every table.
         """;
 
-    public static readonly string[] AllSuites = ["sqlite", "functions", "postgresql"];
+    public static readonly string[] AllSuites = ["sqlite", "functions", "postgresql", "telemetry"];
     public static readonly string[] AllScenarios = ["get", "list", "post", "put", "post-keyed"];
 
     public int RoundSeconds => Duration / Rounds;
 
     public bool Has(string suite) => Suites.Contains(suite);
+
+    /// <summary>Both the functions and the telemetry suites run the published Functions app.</summary>
+    public bool PublishesFunctions => Has("functions") || Has("telemetry");
 
     /// <summary>Parses and checks the arguments; throws <see cref="UsageException"/> or <see cref="BenchException"/>.</summary>
     public static RunOptions Parse(IReadOnlyList<string> args)

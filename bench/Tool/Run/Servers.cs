@@ -61,7 +61,8 @@ internal sealed class ServerLauncher(BenchPaths paths, RunOptions options)
     private static readonly string[] CommonEnv =
         ["Logging__LogLevel__Default=Warning", "Logging__LogLevel__Microsoft.AspNetCore=Warning", "ASPNETCORE_ENVIRONMENT=Production"];
 
-    public ProcessStartInfo StartInfo(ServerKind kind, int port, Database database)
+    /// <param name="suiteEnv">Set after every other variable: what a suite's own server needs (the telemetry suite's OTEL_* settings).</param>
+    public ProcessStartInfo StartInfo(ServerKind kind, int port, Database database, IEnumerable<string>? suiteEnv = null)
     {
         var url = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}");
         var (folder, arguments) = kind switch
@@ -86,7 +87,7 @@ internal sealed class ServerLauncher(BenchPaths paths, RunOptions options)
             Database.Sqlite sqlite => env.Append($"ConnectionStrings__Users=Data Source={sqlite.File}"),
             _ => env,
         };
-        foreach (var variable in env.Concat(yardstick ? options.BaselineEnv : options.ApiEnv))
+        foreach (var variable in env.Concat(yardstick ? options.BaselineEnv : options.ApiEnv).Concat(suiteEnv ?? []))
         {
             var equals = variable.IndexOf('=', StringComparison.Ordinal);
             info.Environment[variable[..equals]] = variable[(equals + 1)..];
