@@ -182,7 +182,9 @@ public abstract class PostgreSqlTraceTests(TracedHost host) : TraceTests(host)
             Assert.Equal(traceId, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("traceId").GetString());
         }
 
-        var trace = await WaitForOperationAsync(traceId, "GetUser", span => span.Events.Any(e => e.Name == "userfunctions.unavailable"));
+        var trace = await WaitForOperationAsync(
+            traceId, "GetUser", span => span.Events.Any(e => e.Name == "userfunctions.unavailable"),
+            alsoWaitFor: span => span.Attribute("http.response.status_code") == "503");
         var unavailable = trace.SelectMany(span => span.Events).Single(e => e.Name == "userfunctions.unavailable");
         Assert.Equal("database_unavailable", unavailable.Attributes["userfunctions.unavailable.cause"]);
         Assert.Contains(trace.SelectMany(span => span.Events), e => e.Name == "userfunctions.db.retries_exhausted");
