@@ -55,9 +55,17 @@ public abstract class ApiHost(HostKind kind, Func<TestDatabase> createDatabase) 
     public static string FunctionsAppDirectory { get; } = typeof(ApiHost).Assembly
         .GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "FunctionsAppDirectory").Value!;
 
+    /// <summary>The dev server's services (null on Functions, whose services live in the worker process).</summary>
+    public IServiceProvider? Services => _devServer?.Services;
+
     public async Task InitializeAsync()
     {
-        var settings = await Database.CreateAsync();
+        var settings = new Dictionary<string, string?>(await Database.CreateAsync());
+        foreach (var (key, value) in await StartDependenciesAsync())
+        {
+            settings[key] = value;
+        }
+
         if (Kind == HostKind.DevServer)
         {
             _devServer = DevServerApp.Build([], builder =>
@@ -122,8 +130,19 @@ public abstract class ApiHost(HostKind kind, Func<TestDatabase> createDatabase) 
         {
             _workerLoggerFactory?.Dispose();
             await Database.DisposeAsync();
+            await StopDependenciesAsync();
         }
     }
+
+    /// <summary>
+    /// Starts what the host talks to besides its database (a token authority, a telemetry receiver) and returns the settings
+    /// that point the host at it; they are applied over the database's.
+    /// </summary>
+    protected virtual Task<IReadOnlyDictionary<string, string?>> StartDependenciesAsync() =>
+        Task.FromResult<IReadOnlyDictionary<string, string?>>(new Dictionary<string, string?>());
+
+    /// <summary>Stops what <see cref="StartDependenciesAsync"/> started, after the host and its database.</summary>
+    protected virtual ValueTask StopDependenciesAsync() => ValueTask.CompletedTask;
 
     public Task<long> CountUsersAsync() => Database.CountUsersAsync();
 

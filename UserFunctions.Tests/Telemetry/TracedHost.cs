@@ -17,29 +17,14 @@ namespace UserFunctions.Tests.Telemetry;
 /// of the test: the dev server from the test process, the Functions app from its worker process. Configured by the standard
 /// <c>OTEL_*</c> settings only, as a deployment would be.
 /// </summary>
-public abstract class TracedHost(HostKind kind, Func<TestDatabase> createDatabase, bool exporterDown = false) : IAsyncLifetime
+public abstract class TracedHost(HostKind kind, Func<TestDatabase> createDatabase, bool exporterDown = false) : ApiHost(kind, createDatabase)
 {
-    private WebApplication? _devServer;
-    private FunctionsTestHost? _functions;
-    private ILoggerFactory? _workerLoggerFactory;
-
-    public HostKind Kind { get; } = kind;
-
-    public TestDatabase Database { get; } = createDatabase();
-
     public OtlpReceiver Receiver { get; private set; } = null!;
 
-    public HttpClient Client { get; private set; } = null!;
-
-    public FakeLogCollector HostLog { get; } = new();
-
-    /// <summary>The dev server's services (null on Functions, whose services live in the worker process).</summary>
-    public IServiceProvider? Services => _devServer?.Services;
-
-    public async Task InitializeAsync()
+    protected override async Task<IReadOnlyDictionary<string, string?>> StartDependenciesAsync()
     {
         Receiver = await OtlpReceiver.StartAsync();
-        var settings = new Dictionary<string, string?>(await Database.CreateAsync())
+        return new Dictionary<string, string?>
         {
             ["OTEL_EXPORTER_OTLP_ENDPOINT"] = exporterDown ? NobodyListening().ToString() : Receiver.Endpoint.ToString(),
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
@@ -49,53 +34,13 @@ public abstract class TracedHost(HostKind kind, Func<TestDatabase> createDatabas
             ["OTEL_METRIC_EXPORT_INTERVAL"] = "500",
             ["OTEL_SERVICE_NAME"] = "userfunctions-tests",
         };
-
-        if (Kind == HostKind.DevServer)
-        {
-            _devServer = DevServerApp.Build([], builder =>
-            {
-                builder.WebHost.UseTestServer();
-                builder.Configuration.AddInMemoryCollection(settings);
-                builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Logging:LogLevel:Default"] = "Warning" });
-                builder.Logging.AddProvider(new FakeLoggerProvider(HostLog));
-            });
-            await _devServer.StartAsync();
-            Client = new HttpClient(_devServer.GetTestServer().CreateHandler()) { BaseAddress = _devServer.GetTestServer().BaseAddress };
-        }
-        else
-        {
-            _workerLoggerFactory = ApiHost.LoggerInto(HostLog);
-            _functions = await ApiHost.StartFunctionsAsync(settings, ApiHost.FunctionKey, _workerLoggerFactory);
-            Client = new HttpClient { BaseAddress = _functions.BaseAddress };
-        }
-
-        Client.DefaultRequestHeaders.Add("x-functions-key", ApiHost.FunctionKey);
     }
 
-    public async Task DisposeAsync()
+    protected override async ValueTask StopDependenciesAsync()
     {
-        try
+        if (Receiver is not null)
         {
-            Client?.Dispose();
-            if (_functions is not null)
-            {
-                await _functions.DisposeAsync();
-            }
-
-            if (_devServer is not null)
-            {
-                await _devServer.DisposeAsync();
-            }
-
-            if (Receiver is not null)
-            {
-                await Receiver.DisposeAsync();
-            }
-        }
-        finally
-        {
-            _workerLoggerFactory?.Dispose();
-            await Database.DisposeAsync();
+            await Receiver.DisposeAsync();
         }
     }
 
