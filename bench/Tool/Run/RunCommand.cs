@@ -29,6 +29,7 @@ internal sealed partial class RunCommand : IDisposable
     private readonly Measurements _measured;
     private readonly int _portA = Port("BENCH_API_PORT", 5180);
     private readonly int _portB = Port("BENCH_BASELINE_PORT", 5181);
+    private readonly int _portEmpty = Port("BENCH_EMPTY_PORT", 5183);
     private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero, UseProxy = false })
     {
         Timeout = TimeSpan.FromSeconds(60),
@@ -155,12 +156,12 @@ internal sealed partial class RunCommand : IDisposable
             throw new BenchException("the postgresql suite needs PostgreSQL's initdb (apt-get install -y postgresql, or PG_BIN=<dir>)");
         }
 
-        foreach (var port in new[] { _portA, _portB })
+        foreach (var port in new[] { _portA, _portB, _portEmpty })
         {
             if (IsListening(port))
             {
                 throw new BenchException(Invariant(
-                    $"port {port} on 127.0.0.1 is already in use; stop whatever listens there or set BENCH_API_PORT / BENCH_BASELINE_PORT"));
+                    $"port {port} on 127.0.0.1 is already in use; stop whatever listens there or set BENCH_API_PORT / BENCH_BASELINE_PORT / BENCH_EMPTY_PORT"));
             }
         }
     }
@@ -284,9 +285,11 @@ internal sealed partial class RunCommand : IDisposable
         };
         var (kindA, databaseA, kindB, databaseB, pagesA, pagesB) = setup;
 
-        Step(Invariant($"{suite}: start {Name(kindA)} (port {_portA}) and {Name(kindB)} (port {_portB})"));
+        Step(Invariant($"{suite}: start {Name(kindA)} (port {_portA}) and {Name(kindB)} (port {_portB})")
+            + (suite == "functions" ? Invariant($", and the empty app (port {_portEmpty})") : ""));
         using (var serverA = StartServer(kindA, _portA, databaseA, $"{suite}-a"))
         using (var serverB = StartServer(kindB, _portB, databaseB, $"{suite}-b"))
+        using (var empty = suite == "functions" ? StartServer(ServerKind.Empty, _portEmpty, new Database.None(), "functions-empty") : null)
         {
             await WaitOkAsync(Url(_portA, "/api/health"), serverA);
             await WaitOkAsync(Url(_portB, "/api/health"), serverB);
@@ -295,30 +298,28 @@ internal sealed partial class RunCommand : IDisposable
             await SmokeAsync(a, $"{suite}-a");
             await SmokeAsync(b, $"{suite}-b");
 
-            await RunLoadAsync(suite, a, b);
+            // The empty app's hello function is the throughput yardstick of our GET through the same test host: its rounds
+            // alternate with the get scenario's (a, b, hello in each round), and its worker's peak memory is ours' yardstick.
+            Slot? hello = null;
+            if (empty is not null)
+            {
+                await WaitOkAsync(Url(_portEmpty, "/api/hello"), empty);
+                hello = SlotOf("empty", ServerKind.Empty, _portEmpty, "", empty);
+            }
+
+            await RunLoadAsync(suite, a, b, hello: hello);
+            if (hello is not null && !_options.Scenarios.Contains("get"))
+            {
+                Step($"functions: the empty app alone ({_options.Warmup} s + {_options.Rounds} x {_options.RoundSeconds} s of GET /api/hello), for its peak memory");
+                await RunLoadAsync(suite, hello, null, ["hello"]);
+            }
+
             _measured.Add(MemoryOf(suite, "a", a.RssPid));
             _measured.Add(MemoryOf(suite, "b", b.RssPid));
-        }
-
-        if (suite == "functions")
-        {
-            // The empty app under the same load (its hello function): the throughput yardstick of our GET through the same
-            // test host, and the worker's peak memory next to ours. Measured as ours was, in the same number of rounds.
-            Step($"functions: the empty app under the same load ({_options.Warmup} s + {_options.Rounds} x {_options.RoundSeconds} s of GET /api/hello)");
-            using var empty = StartServer(ServerKind.Empty, _portB, new Database.None(), "functions-empty");
-            await WaitOkAsync(Url(_portB, "/api/hello"), empty);
-            var slot = SlotOf("empty", ServerKind.Empty, _portB, "", empty);
-            if (_options.Warmup > 0)
+            if (hello is not null)
             {
-                await _wrk.RunAsync(_portB, "hello", _options.Warmup, "", InWork("functions-empty-hello-warmup.txt"));
+                _measured.Add(MemoryOf(suite, "empty", hello.RssPid));
             }
-
-            for (var round = 1; round <= _options.Rounds; round++)
-            {
-                _measured.Add(await MeasureAsync("functions", slot, [.. slot.CpuPids], "hello", round));
-            }
-
-            _measured.Add(MemoryOf("functions", "empty", slot.RssPid));
         }
 
         if (suite == "sqlite")
@@ -349,13 +350,27 @@ internal sealed partial class RunCommand : IDisposable
         return new Slot(name, port, pagesFile, server, [server.Id, worker], worker);
     }
 
-    /// <summary>Per scenario: a warm-up of each server, then alternating rounds (a burst of other work on a shared machine then lands on both).</summary>
-    private async Task RunLoadAsync(string suite, Slot a, Slot b, IReadOnlyList<string>? scenarios = null)
+    /// <summary>
+    /// Per scenario: a warm-up of each server, then alternating rounds (a burst of other work on a shared machine then lands
+    /// on all). With <paramref name="hello"/>, the get scenario's rounds take a third window each: the empty app's hello.
+    /// </summary>
+    private async Task RunLoadAsync(string suite, Slot a, Slot? b, IReadOnlyList<string>? scenarios = null, Slot? hello = null)
     {
         foreach (var scenario in scenarios ?? _options.Scenarios)
         {
+            var windows = new List<(Slot Slot, string Scenario)> { (a, scenario) };
+            if (b is not null)
+            {
+                windows.Add((b, scenario));
+            }
+
+            if (hello is not null && scenario == "get")
+            {
+                windows.Add((hello, "hello"));
+            }
+
             Step($"{suite}/{scenario}: {_options.Warmup} s warm-up each, then {_options.Rounds} rounds of {_options.RoundSeconds} s alternating "
-                + $"({_options.Threads} threads, {_options.Connections} connections)");
+                + $"{string.Join(" / ", windows.Select(w => w.Slot.Name))} ({_options.Threads} threads, {_options.Connections} connections)");
             var waited = await WaitQuietAsync();
             if (waited >= 10)
             {
@@ -365,16 +380,19 @@ internal sealed partial class RunCommand : IDisposable
             _measured.Add(new QuietWait(suite, scenario, waited));
             if (_options.Warmup > 0)
             {
-                foreach (var slot in new[] { a, b })
+                foreach (var (slot, load) in windows)
                 {
-                    await _wrk.RunAsync(slot.Port, scenario, _options.Warmup, slot.PagesFile, Path.Combine(_work, $"{suite}-{slot.Name}-{scenario}-warmup.txt"));
+                    await _wrk.RunAsync(slot.Port, load, _options.Warmup, slot.PagesFile, Path.Combine(_work, $"{suite}-{slot.Name}-{load}-warmup.txt"));
                 }
             }
 
+            int[] servers = [.. windows.SelectMany(w => w.Slot.CpuPids)];
             for (var round = 1; round <= _options.Rounds; round++)
             {
-                _measured.Add(await MeasureAsync(suite, a, [.. a.CpuPids, .. b.CpuPids], scenario, round));
-                _measured.Add(await MeasureAsync(suite, b, [.. a.CpuPids, .. b.CpuPids], scenario, round));
+                foreach (var (slot, load) in windows)
+                {
+                    _measured.Add(await MeasureAsync(suite, slot, servers, load, round));
+                }
             }
         }
     }

@@ -84,7 +84,9 @@ internal static class Tables
                 output.WriteLine(Invariant($"empty app, GET /api/hello through the same test host and load: {hello.Rps:N0} req/s ")
                     + Invariant($"(rounds {string.Join("/", hello.RpsPerRound.Select(x => Invariant($"{x:F0}")))}), p50 / p99 {hello.LatencyMs.P50:F2} / {hello.LatencyMs.P99:F2} ms, ")
                     + "CPU ms/req test host + worker " + string.Join(" + ", hello.ServerCpuMsPerRequestParts.Select(x => Invariant($"{x:F3}")))
-                    + (s.Scenarios.TryGetValue("get", out var get) ? Invariant($"; Functions GET / hello req/s {get.A.Rps / hello.Rps:F2}") : ""));
+                    + (s.GetToHello is { } g
+                        ? Invariant($"; Functions GET / hello: req/s {g.Ratio:F2} (rounds {string.Join("/", g.RatioPerRound.Select(x => Invariant($"{x:F2}")))}), CPU/request {g.CpuRatio:F2}")
+                        : ""));
             }
         }
 
