@@ -1,5 +1,6 @@
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Middleware;
+using Microsoft.Extensions.Configuration;
 using UserFunctions.Core;
 using UserFunctions.Core.Auth;
 
@@ -13,6 +14,14 @@ namespace UserFunctions;
 internal sealed class ApiAuthorizationMiddleware(ApiAuthorization authorization) : IFunctionsWorkerMiddleware
 {
     private static readonly Dictionary<string, ApiOperation> OperationsByName = ApiOperations.All.ToDictionary(o => o.Name);
+
+    /// <summary>
+    /// Only Entra ID mode has anything to check; with function keys the app registers no such middleware, so that no
+    /// invocation pays for a lookup that always lets it through. Decided from the same section as Core's
+    /// AddApiAuthentication decides it.
+    /// </summary>
+    public static bool IsNeeded(IConfiguration configuration) =>
+        configuration.GetSection(AuthOptions.SectionName).Get<AuthOptions>() is { Mode: AuthMode.EntraId };
 
     public async Task Invoke(FunctionContext context, FunctionExecutionDelegate next)
     {

@@ -13,7 +13,10 @@ var builder = FunctionsApplication.CreateBuilder(args);
 
 builder.ConfigureFunctionsWebApplication();
 builder.UseMiddleware<HttpInvocationMiddleware>();
-builder.UseMiddleware<ApiAuthorizationMiddleware>();
+if (ApiAuthorizationMiddleware.IsNeeded(builder.Configuration))
+{
+    builder.UseMiddleware<ApiAuthorizationMiddleware>();
+}
 
 // OpenTelemetry only when an exporter is configured (UserFunctions.Core/Telemetry); the worker's invocation spans join the
 // host's trace.
