@@ -44,7 +44,7 @@ public static class TelemetryServiceCollectionExtensions
         IServiceCollection services, IConfiguration configuration, TelemetryExporters exporters, Action<OpenTelemetryBuilder>? configureHost)
     {
         services.TryAddSingleton<SqliteCommandSpans>();
-        var traceHealth = configuration.GetValue("Telemetry:TraceHealth", defaultValue: false);
+        var traceHealth = HealthTracing.Enabled(configuration);
         var telemetry = services.AddOpenTelemetry()
             .WithTracing(tracing => tracing
                 .AddSource(ApiTelemetry.SourceName)

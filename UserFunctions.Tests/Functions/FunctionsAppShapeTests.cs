@@ -58,8 +58,9 @@ public class FunctionsAppShapeTests
             .Where(t => t.Members.OfType<MethodDeclarationSyntax>().Any(m => !FunctionsApp.Attributes(m.AttributeLists, "Function").Any()))
             .Select(t => t.Identifier.Text);
 
-        // One ties invocations to requests and maps failures; the other asks Core's ApiAuthorization (Entra ID mode).
-        Assert.Equal(["ApiAuthorizationMiddleware", "HttpInvocationMiddleware"], middleware.Select(t => t.Identifier.Text).Order());
+        // One ties invocations to requests and maps failures; one asks Core's ApiAuthorization (Entra ID mode); one drops the
+        // health check's invocation span (Core's HealthTracing).
+        Assert.Equal(["ApiAuthorizationMiddleware", "HttpInvocationMiddleware", "UntracedHealthMiddleware"], middleware.Select(t => t.Identifier.Text).Order());
         Assert.Empty(notFunctions);
     }
 

@@ -66,6 +66,9 @@ public sealed class OtlpReceiver : IAsyncDisposable
         }
     }
 
+    /// <summary>The spans of <paramref name="traceId"/> received so far.</summary>
+    public IReadOnlyList<ReceivedSpan> SpansOf(string traceId) => [.. _spans.Where(span => span.TraceId == traceId)];
+
     /// <summary>Waits until every one of <paramref name="names"/> has been exported as a metric.</summary>
     public async Task WaitForMetricsAsync(params string[] names)
     {

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
+using UserFunctions.Core.Telemetry;
 using UserFunctions.DevServer;
 using UserFunctions.TestHost;
 using UserFunctions.Tests.Api;
@@ -17,14 +18,14 @@ namespace UserFunctions.Tests.Telemetry;
 /// of the test: the dev server from the test process, the Functions app from its worker process. Configured by the standard
 /// <c>OTEL_*</c> settings only, as a deployment would be.
 /// </summary>
-public abstract class TracedHost(HostKind kind, Func<TestDatabase> createDatabase, bool exporterDown = false) : ApiHost(kind, createDatabase)
+public abstract class TracedHost(HostKind kind, Func<TestDatabase> createDatabase, bool exporterDown = false, bool traceHealth = false) : ApiHost(kind, createDatabase)
 {
     public OtlpReceiver Receiver { get; private set; } = null!;
 
     protected override async Task<IReadOnlyDictionary<string, string?>> StartDependenciesAsync()
     {
         Receiver = await OtlpReceiver.StartAsync();
-        return new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["OTEL_EXPORTER_OTLP_ENDPOINT"] = exporterDown ? NobodyListening().ToString() : Receiver.Endpoint.ToString(),
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
@@ -34,6 +35,12 @@ public abstract class TracedHost(HostKind kind, Func<TestDatabase> createDatabas
             ["OTEL_METRIC_EXPORT_INTERVAL"] = "500",
             ["OTEL_SERVICE_NAME"] = "userfunctions-tests",
         };
+        if (traceHealth)
+        {
+            settings[HealthTracing.Setting] = "true";
+        }
+
+        return settings;
     }
 
     protected override async ValueTask StopDependenciesAsync()
