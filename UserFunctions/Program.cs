@@ -20,7 +20,7 @@ if (ApiAuthorizationMiddleware.IsNeeded(builder.Configuration))
 
 // OpenTelemetry only when an exporter is configured (UserFunctions.Core/Telemetry); the worker's invocation spans join the
 // host's trace.
-builder.Services.AddApiTelemetry(builder.Configuration, telemetry => telemetry.UseFunctionsWorkerDefaults());
+builder.Services.AddApiTelemetry(builder.Configuration, telemetry => telemetry.UseFunctionsWorkerDefaults(), serverSpans: false);
 builder.UseWhen<UntracedHealthMiddleware>(UntracedHealthMiddleware.IsHealthCheck);
 
 // The worker sends every log to the host as a gRPC message, and the per-request information logs (routing, each SQL

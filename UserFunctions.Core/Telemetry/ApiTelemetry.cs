@@ -77,7 +77,19 @@ public static class ApiTelemetry
         if (context is not null && OperationsByName.TryGetValue(functionName, out var operation))
         {
             OperationStarting(context, operation);
-            OperationCompleted(context, operation, StatusOf(result) ?? context.Response.StatusCode);
+            var statusCode = StatusOf(result) ?? context.Response.StatusCode;
+            OperationCompleted(context, operation, statusCode);
+            // The worker traces no ASP.NET Core span of its own (the host's request span covers the request): the invocation
+            // span says what was answered.
+            if (Activity.Current is { IsAllDataRequested: true } invocation)
+            {
+                invocation.SetTag("http.request.method", context.Request.Method);
+                invocation.SetTag("http.response.status_code", statusCode);
+                if (statusCode >= StatusCodes.Status500InternalServerError)
+                {
+                    invocation.SetStatus(ActivityStatusCode.Error);
+                }
+            }
         }
     }
 

@@ -115,8 +115,13 @@ internal sealed class SqliteCommandSpans : DbCommandInterceptor
 
     private void Start(DbCommand command, CommandEventData eventData)
     {
+        if (!Source.HasListeners())
+        {
+            return;
+        }
+
         var operation = OperationOf(command.CommandText);
-        var activity = Source.StartActivity(operation is null ? "sqlite" : $"{operation} sqlite", ActivityKind.Client);
+        var activity = Source.StartActivity(operation?.SpanName ?? "sqlite", ActivityKind.Client);
         if (activity is null)
         {
             return;
@@ -125,9 +130,8 @@ internal sealed class SqliteCommandSpans : DbCommandInterceptor
         if (activity.IsAllDataRequested)
         {
             activity.SetTag("db.system.name", "sqlite");
-            activity.SetTag("db.system", "sqlite");
             activity.SetTag("db.query.text", command.CommandText);
-            activity.SetTag("db.operation.name", operation);
+            activity.SetTag("db.operation.name", operation?.Name);
         }
 
         // Executing runs in its own async context: the command's span must not stay current for the caller.
@@ -151,8 +155,13 @@ internal sealed class SqliteCommandSpans : DbCommandInterceptor
         activity.Stop();
     }
 
+    /// <summary>The statement's first keyword and the span's name, both made once per keyword rather than per command.</summary>
+    private sealed record Operation(string Name, string SpanName);
+
+    private static readonly ConcurrentDictionary<string, Operation> Operations = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>The statement's first keyword (SELECT, INSERT, ...), or null when the text does not start with a word.</summary>
-    private static string? OperationOf(string sql)
+    private static Operation? OperationOf(string sql)
     {
         var text = sql.AsSpan().TrimStart();
         var end = 0;
@@ -161,6 +170,14 @@ internal sealed class SqliteCommandSpans : DbCommandInterceptor
             end++;
         }
 
-        return end == 0 ? null : text[..end].ToString().ToUpperInvariant();
+        if (end == 0)
+        {
+            return null;
+        }
+
+        var keyword = text[..end];
+        return Operations.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(keyword, out var known)
+            ? known
+            : Operations.GetOrAdd(keyword.ToString(), static word => new(word.ToUpperInvariant(), word.ToUpperInvariant() + " sqlite"));
     }
 }

@@ -24,14 +24,18 @@ public static class TelemetryServiceCollectionExtensions
     /// OpenTelemetry SDK is registered: nothing listens, so no span or measurement is even created.
     /// </summary>
     /// <param name="configureHost">What the host adds to the SDK (the Functions worker: its invocation spans).</param>
+    /// <param name="serverSpans">
+    /// Whether ASP.NET Core's request spans are traced: false in the Functions worker, where the host's request span and the
+    /// worker's invocation span already cover the request, and a third span of it would only cost.
+    /// </param>
     public static IServiceCollection AddApiTelemetry(
-        this IServiceCollection services, IConfiguration configuration, Action<OpenTelemetryBuilder>? configureHost = null)
+        this IServiceCollection services, IConfiguration configuration, Action<OpenTelemetryBuilder>? configureHost = null, bool serverSpans = true)
     {
         services.TryAddSingleton<ApiMetrics>();
         var exporters = TelemetryExporters.From(configuration);
         if (!exporters.None)
         {
-            AddOpenTelemetry(services, configuration, exporters, configureHost);
+            AddOpenTelemetry(services, configuration, exporters, configureHost, serverSpans);
         }
 
         return services;
@@ -41,20 +45,29 @@ public static class TelemetryServiceCollectionExtensions
     // (compiling a method loads the assemblies of everything it calls).
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void AddOpenTelemetry(
-        IServiceCollection services, IConfiguration configuration, TelemetryExporters exporters, Action<OpenTelemetryBuilder>? configureHost)
+        IServiceCollection services, IConfiguration configuration, TelemetryExporters exporters, Action<OpenTelemetryBuilder>? configureHost,
+        bool serverSpans)
     {
         services.TryAddSingleton<SqliteCommandSpans>();
         var traceHealth = HealthTracing.Enabled(configuration);
         var telemetry = services.AddOpenTelemetry()
-            .WithTracing(tracing => tracing
-                .AddSource(ApiTelemetry.SourceName)
-                .AddAspNetCoreInstrumentation(options => options.Filter = context => traceHealth || !IsHealthProbe(context))
-                .AddSqlClientInstrumentation()
-                // SQLite has no spans of its own: SqliteCommandSpans, an interceptor on the SQLite context, makes them.
-                .AddNpgsql())
+            .WithTracing(tracing =>
+            {
+                tracing
+                    .AddSource(ApiTelemetry.SourceName)
+                    .AddSqlClientInstrumentation()
+                    // SQLite has no spans of its own: SqliteCommandSpans, an interceptor on the SQLite context, makes them.
+                    .AddNpgsql();
+                if (serverSpans)
+                {
+                    tracing.AddAspNetCoreInstrumentation(options => options.Filter = context => traceHealth || !IsHealthProbe(context));
+                }
+            })
             .WithMetrics(metrics => metrics
                 .AddMeter(ApiMetrics.MeterName)
-                .AddAspNetCoreInstrumentation()
+                // Of ASP.NET Core's meters only the one of http.server.request.duration: Kestrel's, routing's and the others
+                // (which AddAspNetCoreInstrumentation would all add) cost on every request and answer nothing we alert on.
+                .AddMeter(AspNetCoreHostingMeter)
                 .AddSqlClientInstrumentation()
                 .AddNpgsqlInstrumentation())
             .WithLogging();
@@ -80,6 +93,8 @@ public static class TelemetryServiceCollectionExtensions
 
         configureHost?.Invoke(telemetry);
     }
+
+    private const string AspNetCoreHostingMeter = "Microsoft.AspNetCore.Hosting";
 
     private static bool IsHealthProbe(HttpContext context) =>
         context.Request.Path.StartsWithSegments("/" + ApiOperations.RoutePrefix + "/" + HealthApi.Route);
