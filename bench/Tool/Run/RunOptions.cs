@@ -35,7 +35,9 @@ internal sealed partial record RunOptions(
                       and of the Functions app, exporting OTLP/HTTP at full sampling to a sink in this driver next to no
                       exporter; then no exporter next to OTEL_SDK_DISABLED=true. --suites telemetry runs it.
         --env sets an environment variable for "ours" in every suite (the dev server, the Functions worker); --baseline-env
-        for the yardsticks. --api-r2r runs the sqlite suite's dev server from a ReadyToRun publish.
+        for the yardsticks; in the telemetry suite an OTEL_* one replaces the suite's own setting of the exporting server
+        (e.g. --env OTEL_TRACES_SAMPLER=parentbased_traceidratio --env OTEL_TRACES_SAMPLER_ARG=0.1).
+        --api-r2r runs the sqlite suite's dev server from a ReadyToRun publish.
         The shortest run: --duration 1 --rounds 1 --warmup 0 --coldstart-runs 1 (and --scenarios get).
         Writes bench/results/latest.json (and bench/results/<label>.json with --label) and prints every table.
         """;

@@ -8,6 +8,7 @@ namespace UserFunctions.Bench.Tool.Run;
 /// OTLP/HTTP export to <see cref="OtlpSink"/> at full sampling next to no exporter configured; then no exporter next to
 /// <c>OTEL_SDK_DISABLED=true</c>. Without an exporter setting no SDK is registered at all, so the second pair runs the same
 /// code twice: it shows the noise floor of the first pair's ratio, and that "none configured" costs nothing measurable.
+/// <c>--env OTEL_...</c> overrides the exporting server's settings (a sampler, say).
 /// </summary>
 internal sealed partial class RunCommand
 {
@@ -25,10 +26,15 @@ internal sealed partial class RunCommand
 
         Step(Invariant($"telemetry: OTLP sink on 127.0.0.1:{_portOtlp}"));
         await using var sink = await OtlpSink.StartAsync(_portOtlp);
+        // --env reaches both servers of every pair, before the suite's own settings; an OTEL_* setting of --env (a sampler, batch
+        // sizes) replaces the suite's default instead of losing to it.
         string[] exporting =
         [
-            Invariant($"OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:{_portOtlp}"), "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
-            "OTEL_TRACES_SAMPLER=always_on", "OTEL_SERVICE_NAME=userfunctions-bench",
+            .. new[]
+            {
+                Invariant($"OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:{_portOtlp}"), "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
+                "OTEL_TRACES_SAMPLER=always_on", "OTEL_SERVICE_NAME=userfunctions-bench",
+            }.Where(setting => !_options.ApiEnv.Any(given => NameOf(given) == NameOf(setting))),
         ];
         string[] disabled = ["OTEL_SDK_DISABLED=true"];
         foreach (var (host, kind) in new[] { ("sqlite", ServerKind.DevServer), ("functions", ServerKind.Functions) })
@@ -37,6 +43,8 @@ internal sealed partial class RunCommand
             await TelemetryPairAsync($"telemetry-{host}-none", kind, [], disabled, sink, scenarios);
         }
     }
+
+    private static string NameOf(string setting) => setting[..setting.IndexOf('=', StringComparison.Ordinal)];
 
     /// <summary>Two servers of the same kind, each on its own copy of the seeded database, differing only in <paramref name="envA"/> and <paramref name="envB"/>.</summary>
     private async Task TelemetryPairAsync(string suite, ServerKind kind, string[] envA, string[] envB, OtlpSink sink, string[] scenarios)
