@@ -8,22 +8,24 @@ cd "$(dirname "$0")/.."
 
 name="${1:-}"
 dotnet tool restore >/dev/null
-dotnet build UserFunctions.Core -v quiet -nologo
+dotnet build UserFunctions.Migrations -v quiet -nologo
 
 for provider in Sqlite SqlServer PostgreSql; do
   context="${provider}UsersDbContext"
   if [[ -n "$name" ]]; then
     echo "==> migration $name for $provider"
-    dotnet ef migrations add "$name" --no-build --project UserFunctions.Core --context "$context" \
-      --output-dir "Data/Migrations/$provider"
-    # The new migration is part of the assembly the compiled model is read from.
-    dotnet build UserFunctions.Core -v quiet -nologo
+    dotnet ef migrations add "$name" --no-build --project UserFunctions.Migrations --context "$context" \
+      --output-dir "$provider" --namespace "UserFunctions.Migrations.$provider"
+    dotnet build UserFunctions.Migrations -v quiet -nologo
   fi
 
   echo "==> compiled model for $provider"
-  dotnet ef dbcontext optimize --no-build --project UserFunctions.Core --context "$context" \
+  # The compiled models live in Core, beside the contexts; the tools find the contexts through the Migrations project's
+  # design-time factories.
+  dotnet ef dbcontext optimize --no-build --project UserFunctions.Core --startup-project UserFunctions.Migrations --context "$context" \
     --output-dir "Data/CompiledModels/$provider" --namespace "UserFunctions.Core.Data.CompiledModels.$provider"
 done
 
 dotnet format UserFunctions.Core/UserFunctions.Core.csproj
-echo "Done. Review the new files under UserFunctions.Core/Data/Migrations and Data/CompiledModels, then run the tests."
+dotnet format UserFunctions.Migrations/UserFunctions.Migrations.csproj
+echo "Done. Review the new files under UserFunctions.Migrations and UserFunctions.Core/Data/CompiledModels, then run the tests."

@@ -35,7 +35,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 dotnet tool restore >/dev/null
 dotnet ef migrations bundle \
   --self-contained -r linux-x64 \
-  --project UserFunctions.Core \
+  --project UserFunctions.Migrations \
   --context "$context" \
   --force \
   -o "$output"

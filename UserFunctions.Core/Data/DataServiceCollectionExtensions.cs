@@ -22,8 +22,7 @@ public static class DataServiceCollectionExtensions
     /// and a start-up step that applies pending migrations when <see cref="DatabaseOptions.AppliesMigrationsOnStartup"/> says so.
     /// Wrong settings stop start-up with a message naming the setting: a wrong provider here, the others when the host starts.
     /// The contexts use EF's compiled models (Data/CompiledModels), so start-up skips model building; after a model change run
-    /// <c>dotnet ef dbcontext optimize --project UserFunctions.Core --context SqliteUsersDbContext --output-dir Data/CompiledModels/Sqlite --namespace UserFunctions.Core.Data.CompiledModels.Sqlite</c>
-    /// and the same for <c>SqlServerUsersDbContext</c> and <c>PostgreSqlUsersDbContext</c> (a test fails until you do).
+    /// <c>bash deploy/add-migration.sh</c> (a test fails until you do). Migrations come from <see cref="UsersMigrations.AssemblyName"/>.
     /// </summary>
     public static IServiceCollection AddUsersData(this IServiceCollection services, IConfiguration configuration)
     {
@@ -89,7 +88,9 @@ public static class DataServiceCollectionExtensions
 
     internal static DbContextOptionsBuilder UseSqlite(DbContextOptionsBuilder options, DatabaseOptions settings) =>
         QuietFailedCommands(options
-            .UseSqlite(settings.ConnectionString, sqlite => sqlite.CommandTimeout(settings.CommandTimeoutSeconds))
+            .UseSqlite(settings.ConnectionString, sqlite => sqlite
+                .CommandTimeout(settings.CommandTimeoutSeconds)
+                .MigrationsAssembly(UsersMigrations.AssemblyName))
             .AddInterceptors(new SqliteConnectionTuning(settings.CommandTimeoutSeconds * 1000)));
 
     // Azure SQL gets EF's Azure SQL entry point (its engine type drives Azure-specific SQL and defaults); SQL Server elsewhere
@@ -98,15 +99,18 @@ public static class DataServiceCollectionExtensions
         QuietFailedCommands(settings.Provider == DatabaseProvider.AzureSql
             ? options.UseAzureSql(settings.ConnectionString, sql => sql
                 .CommandTimeout(settings.CommandTimeoutSeconds)
+                .MigrationsAssembly(UsersMigrations.AssemblyName)
                 .ExecutionStrategy(dependencies => new BudgetedSqlServerExecutionStrategy(dependencies, settings)))
             : options.UseSqlServer(settings.ConnectionString, sql => sql
                 .CommandTimeout(settings.CommandTimeoutSeconds)
+                .MigrationsAssembly(UsersMigrations.AssemblyName)
                 .ExecutionStrategy(dependencies => new BudgetedSqlServerExecutionStrategy(dependencies, settings))));
 
     internal static DbContextOptionsBuilder UsePostgreSql(DbContextOptionsBuilder options, DatabaseOptions settings, NpgsqlDataSource? dataSource = null)
     {
         void Configure(Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.NpgsqlDbContextOptionsBuilder npgsql) => npgsql
             .CommandTimeout(settings.CommandTimeoutSeconds)
+            .MigrationsAssembly(UsersMigrations.AssemblyName)
             .ExecutionStrategy(dependencies => new BudgetedNpgsqlExecutionStrategy(dependencies, settings));
 
         return QuietFailedCommands(dataSource is null

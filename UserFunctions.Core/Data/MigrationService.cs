@@ -18,7 +18,8 @@ internal sealed partial class MigrationService(IServiceScopeFactory scopes, IOpt
 {
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
-        if (!options.Value.AppliesMigrationsOnStartup)
+        var settings = options.Value;
+        if (!settings.AppliesMigrationsOnStartup)
         {
             return;
         }
@@ -32,7 +33,8 @@ internal sealed partial class MigrationService(IServiceScopeFactory scopes, IOpt
             LogMigrated(pending.Count, pending);
         }
 
-        if (db.Database.IsSqlite())
+        // The setting, not db.Database.IsSqlite(): naming EF's SQLite extensions here would load its assembly on every provider.
+        if (settings.Provider == DatabaseProvider.Sqlite)
         {
             // WAL lets readers run beside the writer; the mode is stored in the database file.
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = 'wal';", cancellationToken);

@@ -9,8 +9,7 @@ namespace UserFunctions.Core.Data;
 /// <summary>
 /// The one context the API uses. Each provider has its own subclass only so that it can own a migration set
 /// (EF Core's "multiple context types" approach; see docs/data.md):
-/// <c>dotnet ef migrations add &lt;Name&gt; --project UserFunctions.Core --context SqliteUsersDbContext --output-dir Data/Migrations/Sqlite</c>
-/// and the same with <c>SqlServerUsersDbContext</c> / <c>Data/Migrations/SqlServer</c> and <c>PostgreSqlUsersDbContext</c> / <c>Data/Migrations/PostgreSql</c>.
+/// <c>bash deploy/add-migration.sh &lt;Name&gt;</c> adds one to each, in UserFunctions.Migrations (<see cref="UsersMigrations"/>).
 /// </summary>
 public abstract class UsersDbContext(DbContextOptions options) : DbContext(options)
 {

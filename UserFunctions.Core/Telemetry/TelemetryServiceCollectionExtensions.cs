@@ -101,9 +101,12 @@ public static class TelemetryServiceCollectionExtensions
 }
 
 /// <summary>Which exporters the settings ask for.</summary>
-internal sealed record TelemetryExporters(bool Otlp, string? AzureMonitorConnectionString, ManagedIdentityId? AzureMonitorIdentity)
+internal sealed record TelemetryExporters(bool Otlp, string? AzureMonitorConnectionString, string? AzureMonitorAuthentication)
 {
     public bool AzureMonitor => AzureMonitorConnectionString is not null;
+
+    // Parsed only where the exporter is configured: naming ManagedIdentityId in From would map Azure.Core into every process.
+    public ManagedIdentityId? AzureMonitorIdentity => IdentityOf(AzureMonitorAuthentication);
 
     public bool None => !Otlp && !AzureMonitor;
 
@@ -113,7 +116,7 @@ internal sealed record TelemetryExporters(bool Otlp, string? AzureMonitorConnect
         return new(
             Otlp: NullIfBlank(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]) is not null,
             connectionString,
-            connectionString is null ? null : IdentityOf(configuration["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]));
+            connectionString is null ? null : configuration["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]);
     }
 
     /// <summary>

@@ -7,6 +7,7 @@ using UserFunctions.Core.Data;
 using UserFunctions.Core.Data.CompiledModels.PostgreSql;
 using UserFunctions.Core.Data.CompiledModels.Sqlite;
 using UserFunctions.Core.Data.CompiledModels.SqlServer;
+using UserFunctions.Migrations;
 
 namespace UserFunctions.Tests.Data;
 
@@ -77,7 +78,7 @@ public class CompiledModelTests
 
         Assert.True(
             Signature(codeModel) == Signature(compiled.Model),
-            $"The compiled model of {context} is stale: run `dotnet ef dbcontext optimize --project UserFunctions.Core --context {context} ...` (see AddUsersData).");
+            $"The compiled model of {context} is stale: run `bash deploy/add-migration.sh` (see AddUsersData).");
     }
 
     private static string Signature(IModel model) => string.Join('\n', model.GetEntityTypes().OrderBy(e => e.Name).SelectMany(entity =>

@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.SqlServer.TransactSql.ScriptDom;
 using Npgsql;
 using UserFunctions.Core.Data;
+using UserFunctions.Migrations;
 using UserFunctions.Tests.Infrastructure;
 
 namespace UserFunctions.Tests.Data;
@@ -43,11 +44,11 @@ public class MigrationTests
     [InlineData(typeof(PostgreSqlUsersDbContext), "PostgreSql")]
     public void EachProvidersModelSnapshotLivesBesideItsMigrations(Type context, string provider)
     {
-        var snapshots = Directory.GetFiles(RepositoryRoot.Combine("UserFunctions.Core"), $"{context.Name}ModelSnapshot.cs", SearchOption.AllDirectories)
+        var snapshots = Directory.GetFiles(RepositoryRoot.Combine("UserFunctions.Migrations"), $"{context.Name}ModelSnapshot.cs", SearchOption.AllDirectories)
             .Where(path => !path.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
             .Select(path => Path.GetRelativePath(RepositoryRoot.Path, path).Replace('\\', '/'));
 
-        Assert.Equal([$"UserFunctions.Core/Data/Migrations/{provider}/{context.Name}ModelSnapshot.cs"], snapshots);
+        Assert.Equal([$"UserFunctions.Migrations/{provider}/{context.Name}ModelSnapshot.cs"], snapshots);
     }
 
     [Fact]
@@ -64,7 +65,7 @@ public class MigrationTests
     {
         using var connection = new SqliteConnection("Data Source=:memory:");
         connection.Open();
-        using var db = new SqliteUsersDbContext(new DbContextOptionsBuilder<SqliteUsersDbContext>().UseSqlite(connection).Options);
+        using var db = new SqliteUsersDbContext(new DbContextOptionsBuilder<SqliteUsersDbContext>().UseSqlite(connection, sqlite => sqlite.MigrationsAssembly(UsersMigrations.AssemblyName)).Options);
 
         db.Database.Migrate();
 

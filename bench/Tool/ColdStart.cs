@@ -7,21 +7,28 @@ using UserFunctions.Bench.Tool.Run;
 
 namespace UserFunctions.Bench.Tool;
 
-/// <summary>One cold-start measurement: milliseconds from process start (and from its child's start) to the first 200.</summary>
+/// <summary>
+/// One cold-start measurement: milliseconds from process start (and from its child's start) to the first 200, and the CPU
+/// time the child had used by then.
+/// </summary>
 internal sealed record ColdStartResult(
     IReadOnlyList<double> RunsMs,
     double MedianMs,
     double MinMs,
     double MaxMs,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<double>? ChildRunsMs,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? ChildMedianMs);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? ChildMedianMs,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<double>? ChildCpuRunsMs = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? ChildCpuMedianMs = null);
 
 /// <summary>
 /// Times process start to the first 200 response, several times, and prints one JSON line:
 /// <c>{"runs_ms":[...],"median_ms":...,"min_ms":...,"max_ms":...,"child_runs_ms":[...],"child_median_ms":...}</c>. The
 /// child figures are for a command that starts the server as its child (the Functions test host starts the worker): from
-/// the child's start to the first 200, so the host's own start-up is left out. The poller itself is warmed up before
-/// the first run and sleeps between attempts so it takes little CPU from the starting server.
+/// the child's start to the first 200, so the host's own start-up is left out; <c>child_cpu_runs_ms</c> is the CPU time
+/// (user + system) the child had used when the first 200 came, which a busy machine inflates far less than the wall
+/// time. The poller itself is warmed up before the first run and sleeps between attempts so it takes little CPU from the
+/// starting server.
 /// </summary>
 internal static class ColdStart
 {
@@ -74,6 +81,7 @@ internal static class ColdStart
 
         var times = new List<double>();
         var childTimes = new List<double>();
+        var childCpuTimes = new List<double>();
         for (var run = 0; run < runs; run++)
         {
             var stopwatch = Stopwatch.StartNew();
@@ -101,9 +109,10 @@ internal static class ColdStart
                     if (await TryGetAsync(http, url) == 200)
                     {
                         elapsed = stopwatch.Elapsed.TotalMilliseconds;
-                        if (ChildStartedAfterMs(process.Id) is { } childOffset)
+                        if (FirstChild(process.Id) is { } child)
                         {
-                            childTimes.Add(Math.Round(elapsed.Value - childOffset, 1));
+                            childCpuTimes.Add(child.CpuMs);
+                            childTimes.Add(Math.Round(elapsed.Value - child.StartedAfterMs, 1));
                         }
 
                         break;
@@ -131,7 +140,8 @@ internal static class ColdStart
 
         return new ColdStartResult(
             times, Median(times), times.Min(), times.Max(),
-            childTimes.Count == times.Count ? childTimes : null, childTimes.Count == times.Count ? Median(childTimes) : null);
+            childTimes.Count == times.Count ? childTimes : null, childTimes.Count == times.Count ? Median(childTimes) : null,
+            childCpuTimes.Count == times.Count ? childCpuTimes : null, childCpuTimes.Count == times.Count ? Median(childCpuTimes) : null);
     }
 
     private static double Median(IEnumerable<double> values)
@@ -141,22 +151,20 @@ internal static class ColdStart
     }
 
     /// <summary>
-    /// How long after the process itself its first child started, from the start times in /proc (clock ticks of 10 ms:
-    /// USER_HZ is 100 on x86-64 Linux); null when it has no child.
+    /// The process's first child (the test host's worker): how long after the process itself it started, and the CPU time
+    /// it has used so far, from /proc (clock ticks of 10 ms: USER_HZ is 100 on x86-64 Linux); null when it has no child.
     /// </summary>
-    private static double? ChildStartedAfterMs(int pid)
+    private static (double StartedAfterMs, double CpuMs)? FirstChild(int pid)
     {
         try
         {
-            var children = Directory.GetDirectories($"/proc/{pid}/task")
+            var child = Directory.GetDirectories($"/proc/{pid}/task")
                 .SelectMany(task => File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
-                .ToList();
-            if (children.Count == 0)
-            {
-                return null;
-            }
-
-            return (StartTicks(children[0]) - StartTicks(pid.ToString(CultureInfo.InvariantCulture))) * 10.0;
+                .FirstOrDefault();
+            return child is null
+                ? null
+                : ((StatField(child, 22) - StatField(pid.ToString(CultureInfo.InvariantCulture), 22)) * 10.0,
+                    (StatField(child, 14) + StatField(child, 15)) * 10.0);
         }
         catch (IOException)
         {
@@ -164,12 +172,12 @@ internal static class ColdStart
         }
     }
 
-    // Field 22 of /proc/<pid>/stat; the command name (field 2) may hold spaces, so count from its closing parenthesis.
-    private static long StartTicks(string pid)
+    // Field n (1-based) of /proc/<pid>/stat; the command name (field 2) may hold spaces, so count from its closing parenthesis.
+    private static long StatField(string pid, int field)
     {
         var stat = File.ReadAllText($"/proc/{pid}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return long.Parse(fields[19], CultureInfo.InvariantCulture);
+        return long.Parse(fields[field - 3], CultureInfo.InvariantCulture);
     }
 
     private static async Task<int?> TryGetAsync(HttpClient http, Uri url)

@@ -26,7 +26,7 @@ internal static class Seeder
         }
 
         var connectionString = new SqliteConnectionStringBuilder { DataSource = path }.ToString();
-        var options = new DbContextOptionsBuilder<SqliteUsersDbContext>().UseSqlite(connectionString).Options;
+        var options = new DbContextOptionsBuilder<SqliteUsersDbContext>().UseSqlite(connectionString, sqlite => sqlite.MigrationsAssembly(UsersMigrations.AssemblyName)).Options;
         using (var db = new SqliteUsersDbContext(options))
         {
             if (!Fill(db, count))
@@ -47,7 +47,7 @@ internal static class Seeder
     public static int RunPostgreSql(string connectionString, int count, TextWriter output)
     {
         var stopwatch = Stopwatch.StartNew();
-        var options = new DbContextOptionsBuilder<PostgreSqlUsersDbContext>().UseNpgsql(connectionString).Options;
+        var options = new DbContextOptionsBuilder<PostgreSqlUsersDbContext>().UseNpgsql(connectionString, npgsql => npgsql.MigrationsAssembly(UsersMigrations.AssemblyName)).Options;
         using (var db = new PostgreSqlUsersDbContext(options))
         {
             if (!Fill(db, count))

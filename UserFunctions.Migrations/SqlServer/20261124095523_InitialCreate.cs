@@ -3,7 +3,7 @@ using Microsoft.EntityFrameworkCore.Migrations;
 
 #nullable disable
 
-namespace UserFunctions.Core.Data.Migrations.SqlServer
+namespace UserFunctions.Migrations.SqlServer
 {
     /// <inheritdoc />
     public partial class InitialCreate : Migration

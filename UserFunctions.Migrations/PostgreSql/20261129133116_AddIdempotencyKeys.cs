@@ -3,7 +3,7 @@ using Microsoft.EntityFrameworkCore.Migrations;
 
 #nullable disable
 
-namespace UserFunctions.Core.Data.Migrations.PostgreSql
+namespace UserFunctions.Migrations.PostgreSql
 {
     /// <inheritdoc />
     public partial class AddIdempotencyKeys : Migration

@@ -1,7 +1,8 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
+using UserFunctions.Core.Data;
 
-namespace UserFunctions.Core.Data;
+namespace UserFunctions.Migrations;
 
 // Used by `dotnet ef` (migrations add/script, bundles) so the tools need no host and no database.
 // A bundle replaces the connection string with its --connection argument.

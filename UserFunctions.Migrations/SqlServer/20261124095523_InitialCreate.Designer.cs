@@ -9,7 +9,7 @@ using UserFunctions.Core.Data;
 
 #nullable disable
 
-namespace UserFunctions.Core.Data.Migrations.SqlServer
+namespace UserFunctions.Migrations.SqlServer
 {
     [DbContext(typeof(SqlServerUsersDbContext))]
     [Migration("20261124095523_InitialCreate")]

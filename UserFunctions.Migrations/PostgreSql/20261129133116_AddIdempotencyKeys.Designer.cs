@@ -9,7 +9,7 @@ using UserFunctions.Core.Data;
 
 #nullable disable
 
-namespace UserFunctions.Core.Data.Migrations.PostgreSql
+namespace UserFunctions.Migrations.PostgreSql
 {
     [DbContext(typeof(PostgreSqlUsersDbContext))]
     [Migration("20261129133116_AddIdempotencyKeys")]

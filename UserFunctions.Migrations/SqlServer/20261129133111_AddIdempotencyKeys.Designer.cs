@@ -3,17 +3,20 @@ using System;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using UserFunctions.Core.Data;
 
 #nullable disable
 
-namespace UserFunctions.Core.Data.Migrations.SqlServer
+namespace UserFunctions.Migrations.SqlServer
 {
     [DbContext(typeof(SqlServerUsersDbContext))]
-    partial class SqlServerUsersDbContextModelSnapshot : ModelSnapshot
+    [Migration("20261129133111_AddIdempotencyKeys")]
+    partial class AddIdempotencyKeys
     {
-        protected override void BuildModel(ModelBuilder modelBuilder)
+        /// <inheritdoc />
+        protected override void BuildTargetModel(ModelBuilder modelBuilder)
         {
 #pragma warning disable 612, 618
             modelBuilder

@@ -3,7 +3,7 @@ using Microsoft.EntityFrameworkCore.Migrations;
 
 #nullable disable
 
-namespace UserFunctions.Core.Data.Migrations.Sqlite
+namespace UserFunctions.Migrations.Sqlite
 {
     /// <inheritdoc />
     public partial class AddIdempotencyKeys : Migration

@@ -8,7 +8,7 @@ using UserFunctions.Core.Data;
 
 #nullable disable
 
-namespace UserFunctions.Core.Data.Migrations.Sqlite
+namespace UserFunctions.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteUsersDbContext))]
     [Migration("20261124095514_InitialCreate")]
