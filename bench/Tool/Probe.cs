@@ -21,8 +21,8 @@ namespace UserFunctions.Bench.Tool;
 /// <item><c>/probe/ado/{id}</c>: raw Microsoft.Data.Sqlite, like bench/Baseline.</item>
 /// <item><c>/probe/ado-with-context/{id}</c>: the same, in a handler that also leases Core's pooled context.</item>
 /// <item><c>/probe/ef-compiled/{id}</c>: Core's pooled context and a compiled query of the same shape as Core's, nothing else.</item>
-/// <item><c>/probe/ef-compiled-closing/{id}</c>: the same on a pooled context with EF's defaults (no Core interceptor), which
-/// closes its connection after every query.</item>
+/// <item><c>/probe/ef-compiled-closing/{id}</c>: the same on a pooled context with EF's defaults (no Core interceptor): EF
+/// creates its own connection on every lease and registers its SQL functions on it.</item>
 /// <item><c>/probe/ef-linq/{id}</c>: the same query, not compiled.</item>
 /// <item><c>/probe/ef-connection-raw/{id}</c>: Core's pooled context and EF's connection, but a plain command and reader.</item>
 /// <item><c>/probe/ef-list-compiled</c>: Core's list query (first page, 21 rows), compiled.</item>
