@@ -55,6 +55,7 @@ variants=(
   "core-put put /api/users/"
   "execute-update-put put /probe/put-execute-update/"
   "update-only-put put /probe/put-update-only/"
+  "tracked-stub-put put /probe/put-tracked-stub/"
 )
 if [[ -n $only ]]; then
   kept=()

@@ -1,4 +1,7 @@
 using System.ComponentModel.DataAnnotations;
+using System.Linq.Expressions;
+using System.Reflection;
+using Microsoft.EntityFrameworkCore.Query;
 
 namespace UserFunctions.Core.Users;
 
@@ -38,16 +41,46 @@ public sealed class User
         return user;
     }
 
+    /// <summary>Replaces this (tracked) user's columns with <paramref name="valid"/>'s.</summary>
     /// <param name="valid">A request that passed <see cref="UserValidation.TryValidate"/>.</param>
-    public void Replace(UserRequest valid, DateTime now)
+    public void Replace(UserRequest valid, DateTime now) => WriteReplacement(new EntityColumns(this), valid, now, Guid.NewGuid());
+
+    /// <summary>
+    /// The one rule for the columns a create or a replacement writes (a new column goes here, and only here): onto an
+    /// entity (<see cref="Create"/>, <see cref="Replace"/>), or into the setters of an <c>ExecuteUpdate</c> (<see cref="ReplacementSetters"/>).
+    /// </summary>
+    private static void WriteReplacement<TColumns>(TColumns columns, UserRequest valid, DateTime now, Guid version)
+        where TColumns : IColumns
     {
-        Username = valid.Username!;
-        NormalizedUsername = Normalize(Username);
-        Email = valid.Email!;
-        NormalizedEmail = Normalize(Email);
-        UpdatedAt = now;
-        Version = Guid.NewGuid();
+        columns.Set(u => u.Username, valid.Username!);
+        columns.Set(u => u.NormalizedUsername, Normalize(valid.Username!));
+        columns.Set(u => u.Email, valid.Email!);
+        columns.Set(u => u.NormalizedEmail, Normalize(valid.Email!));
+        columns.Set(u => u.UpdatedAt, now);
+        columns.Set(u => u.Version, version);
     }
 
+    /// <summary>The setters of an <c>ExecuteUpdate</c> that replaces a user's columns with <paramref name="valid"/>'s.</summary>
+    /// <param name="valid">A request that passed <see cref="UserValidation.TryValidate"/>.</param>
+    /// <param name="version">The new <see cref="Version"/>.</param>
+    public static Action<UpdateSettersBuilder<User>> ReplacementSetters(UserRequest valid, DateTime now, Guid version) =>
+        setters => WriteReplacement(new SetterColumns(setters), valid, now, version);
+
     public static string Normalize(string value) => value.ToUpperInvariant();
+
+    private interface IColumns
+    {
+        void Set<TValue>(Expression<Func<User, TValue>> column, TValue value);
+    }
+
+    private readonly struct EntityColumns(User user) : IColumns
+    {
+        public void Set<TValue>(Expression<Func<User, TValue>> column, TValue value) =>
+            ((PropertyInfo)((MemberExpression)column.Body).Member).SetValue(user, value);
+    }
+
+    private readonly struct SetterColumns(UpdateSettersBuilder<User> setters) : IColumns
+    {
+        public void Set<TValue>(Expression<Func<User, TValue>> column, TValue value) => setters.SetProperty(column, value);
+    }
 }

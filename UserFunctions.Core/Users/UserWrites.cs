@@ -80,23 +80,13 @@ internal static partial class UserWrites
             }
 
             var updated = current with { Username = valid.Username!, Email = valid.Email!, UpdatedAt = services.Clock.GetUtcNow().UtcDateTime, Version = Guid.NewGuid() };
-            var normalizedUsername = User.Normalize(updated.Username);
-            var normalizedEmail = User.Normalize(updated.Email);
             var written = await VerifiedWrites.ExecuteAsync(
                 db,
                 async ct =>
                 {
                     var rows = await db.Users
                         .Where(u => u.Id == userId && u.Version == current.Version)
-                        .ExecuteUpdateAsync(
-                            user => user
-                                .SetProperty(u => u.Username, updated.Username)
-                                .SetProperty(u => u.NormalizedUsername, normalizedUsername)
-                                .SetProperty(u => u.Email, updated.Email)
-                                .SetProperty(u => u.NormalizedEmail, normalizedEmail)
-                                .SetProperty(u => u.UpdatedAt, updated.UpdatedAt)
-                                .SetProperty(u => u.Version, updated.Version),
-                            ct);
+                        .ExecuteUpdateAsync(User.ReplacementSetters(valid, updated.UpdatedAt, updated.Version), ct);
                     if (rows == 1 && claim is not null)
                     {
                         await services.Idempotency.CompleteAsync(

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Data.Sqlite;
 using Npgsql;
@@ -120,6 +121,50 @@ api.MapPut("/users/{id}", async (string id, UserRequest body, HttpContext contex
     return TypedResults.Ok(new UserDto(userId, body.Username, body.Email, createdAt, now));
 });
 
+// A JSON merge patch of username and/or email in one statement: the members it leaves out keep their stored values,
+// which the response carries (RETURNING), with createdAt.
+api.MapPatch("/users/{id}", async (string id, HttpContext context) =>
+{
+    if (!int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var userId))
+    {
+        return Results.NotFound();
+    }
+
+    var patch = await JsonSerializer.DeserializeAsync(context.Request.Body, BaselineJsonContext.Default.UserPatch, context.RequestAborted);
+    if (patch is null || (patch.Username is null && patch.Email is null))
+    {
+        return Results.BadRequest();
+    }
+
+    var now = DateTime.UtcNow;
+    var version = Guid.NewGuid();
+    await using var connection = await OpenAsync(context.RequestAborted);
+    await using var command = connection.CreateCommand();
+    command.CommandText = """
+        UPDATE "Users" SET "Username" = COALESCE(@username, "Username"), "Email" = COALESCE(@email, "Email"),
+            "NormalizedUsername" = COALESCE(@normalizedUsername, "NormalizedUsername"),
+            "NormalizedEmail" = COALESCE(@normalizedEmail, "NormalizedEmail"), "UpdatedAt" = @now, "Version" = @version
+        WHERE "Id" = @id
+        RETURNING "Username", "Email", "CreatedAt"
+        """;
+    Add(command, "id", userId);
+    Add(command, "username", (object?)patch.Username ?? DBNull.Value);
+    Add(command, "email", (object?)patch.Email ?? DBNull.Value);
+    Add(command, "normalizedUsername", (object?)patch.Username?.ToUpperInvariant() ?? DBNull.Value);
+    Add(command, "normalizedEmail", (object?)patch.Email?.ToUpperInvariant() ?? DBNull.Value);
+    Add(command, "now", now);
+    Add(command, "version", postgres ? version : VersionText(version));
+    await using var reader = await command.ExecuteReaderAsync(context.RequestAborted);
+    if (!await reader.ReadAsync(context.RequestAborted))
+    {
+        return Results.NotFound();
+    }
+
+    var createdAt = DateTime.SpecifyKind(reader.GetDateTime(2), DateTimeKind.Utc);
+    context.Response.Headers.ETag = ETag(version);
+    return TypedResults.Ok(new UserDto(userId, reader.GetString(0), reader.GetString(1), createdAt, now));
+});
+
 await app.RunAsync();
 
 // The same per-connection settings as the API's SQLite connections (Core's SqliteConnectionTuning), applied once per
@@ -189,11 +234,14 @@ internal sealed record UserPage(IReadOnlyList<UserDto> Items, string? Next);
 
 internal sealed record UserRequest(string Username, string Email);
 
+internal sealed record UserPatch(string? Username, string? Email);
+
 internal sealed record Health(string Status);
 
 [JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(UserDto))]
 [JsonSerializable(typeof(UserPage))]
 [JsonSerializable(typeof(UserRequest))]
+[JsonSerializable(typeof(UserPatch))]
 [JsonSerializable(typeof(Health))]
 internal sealed partial class BaselineJsonContext : JsonSerializerContext;

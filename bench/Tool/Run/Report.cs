@@ -108,6 +108,7 @@ internal static class Report
         ["list"] = "GET /api/users?limit=20",
         ["post"] = "POST /api/users",
         ["put"] = "PUT /api/users/{id}",
+        ["patch"] = "PATCH /api/users/{id}",
         ["post-keyed"] = "POST /api/users, Idempotency-Key",
     };
 
@@ -120,6 +121,7 @@ internal static class Report
             ["list"] = [new(true, 1 / 1.5, "6")],
             ["post"] = [new(true, 1 / 1.5, "6"), new(false, 1.3, "20")],
             ["put"] = [new(true, 0.8, "20"), new(false, 1.3, "20")],
+            ["patch"] = [new(true, 0.8, "20"), new(false, 1.3, "20")],
         }),
         ["functions"] = new("Functions app behind the test host next to the dev server, SQLite", "Functions", "dev server",
             new Dictionary<string, Goal[]> { ["get"] = [new(true, 0.5, "12")] }),
@@ -129,6 +131,7 @@ internal static class Report
             ["list"] = [new(false, 1.5, "12")],
             ["post"] = [new(false, 1.3, "20")],
             ["put"] = [new(true, 0.8, "20"), new(false, 1.3, "20")],
+            ["patch"] = [new(true, 0.8, "20"), new(false, 1.3, "20")],
         }),
         ["telemetry-sqlite"] = TelemetryCost("Telemetry cost, dev server on SQLite: OTLP export at full sampling next to no exporter", "exporting", "none", 0.9),
         ["telemetry-sqlite-none"] = TelemetryCost("Telemetry cost, dev server on SQLite: no exporter next to OTEL_SDK_DISABLED=true", "none", "SDK disabled", 0.97),

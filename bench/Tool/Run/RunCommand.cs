@@ -506,6 +506,7 @@ internal sealed partial class RunCommand : IDisposable
             (HttpMethod.Get, secondPage, null, 200),
             (HttpMethod.Post, "/api/users", $$"""{"username":"smoke-{{tag}}","email":"smoke-{{tag}}@bench.example"}""", 201),
             (HttpMethod.Put, "/api/users/2", $$"""{"username":"smoke2-{{tag}}","email":"smoke2-{{tag}}@bench.example"}""", 200),
+            (HttpMethod.Patch, "/api/users/3", $$"""{"username":"smoke3-{{tag}}"}""", 200),
         ];
         foreach (var (method, path, body, expected) in requests)
         {

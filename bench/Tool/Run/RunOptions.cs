@@ -21,7 +21,7 @@ internal sealed partial record RunOptions(
 {
     public const string Usage = """
         bash bench/run.sh [--suites sqlite,functions,postgresql] [--duration 12] [--rounds 3] [--warmup 3] [--connections 32]
-                          [--threads 2] [--coldstart-runs 7] [--scenarios get,list,post,put,post-keyed] [--env NAME=VALUE]...
+                          [--threads 2] [--coldstart-runs 7] [--scenarios get,list,post,put,patch,post-keyed] [--env NAME=VALUE]...
                           [--baseline-env NAME=VALUE]... [--label NAME] [--no-build] [--api-r2r]
         (the same as: dotnet run -c Release --project bench/Tool -- run [arguments])
 
@@ -43,7 +43,7 @@ internal sealed partial record RunOptions(
         """;
 
     public static readonly string[] AllSuites = ["sqlite", "functions", "postgresql", "telemetry"];
-    public static readonly string[] AllScenarios = ["get", "list", "post", "put", "post-keyed"];
+    public static readonly string[] AllScenarios = ["get", "list", "post", "put", "patch", "post-keyed"];
 
     public int RoundSeconds => Duration / Rounds;
 
@@ -55,7 +55,7 @@ internal sealed partial record RunOptions(
     /// <summary>Parses and checks the arguments; throws <see cref="UsageException"/> or <see cref="BenchException"/>.</summary>
     public static RunOptions Parse(IReadOnlyList<string> args)
     {
-        string suites = "sqlite,functions,postgresql", scenarios = "get,list,post,put,post-keyed", label = "";
+        string suites = "sqlite,functions,postgresql", scenarios = "get,list,post,put,patch,post-keyed", label = "";
         string duration = "12", rounds = "3", warmup = "3", connections = "32", threads = "2", coldStartRuns = "7";
         bool build = true, apiReadyToRun = false;
         List<string> apiEnv = [], baselineEnv = [];
