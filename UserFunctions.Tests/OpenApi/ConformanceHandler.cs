@@ -149,7 +149,8 @@ internal sealed class OpenApiDescription
             root["$schema"] = "https://json-schema.org/draft/2020-12/schema";
         }
 
-        return JsonSchema.FromText(inlined!.ToJsonString());
+        // A registry of its own: building into the library's global one from parallel tests corrupts its dictionary.
+        return JsonSchema.FromText(inlined!.ToJsonString(), new BuildOptions { SchemaRegistry = new SchemaRegistry() });
     });
 
     // Builds a new tree: a node may have one parent only.
