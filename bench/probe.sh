@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Splits the API's cost of a read (and of a PUT) into layers: one process (the bench tool's "probe" server) serves the same read as
+# Splits the API's cost of a read (and of a PUT and a POST) into layers: one process (the bench tool's "probe" server) serves the same read as
 # Core's handler, as a plain endpoint over Core's pooled context with a compiled query, with a LINQ query, and over raw
 # Microsoft.Data.Sqlite. Each is driven by wrk in alternating rounds; the table gives requests/s and server CPU per
 # request (the robust number on a shared machine). See docs/performance.md.
@@ -55,6 +55,9 @@ variants=(
   "core-put put /api/users/"
   "execute-update-put put /probe/put-execute-update/"
   "update-only-put put /probe/put-update-only/"
+  "core-post post /api/users"
+  "ef-insert-post post /probe/post-ef-insert"
+  "ado-post post /probe/post-ado"
   "tracked-stub-put put /probe/put-tracked-stub/"
 )
 if [[ -n $only ]]; then
@@ -66,6 +69,8 @@ fi
 run() { # <name> <script> <arg> <seconds>
   if [[ $2 == get ]]; then
     BENCH_GET_PREFIX=$3 wrk -t 2 -c 32 -d "${4}s" -s "$bench_dir/wrk/get.lua" "http://127.0.0.1:$port" -- "p$RANDOM" 10000
+  elif [[ $2 == post ]]; then
+    BENCH_POST_PATH=$3 wrk -t 2 -c 32 -d "${4}s" -s "$bench_dir/wrk/post.lua" "http://127.0.0.1:$port" -- "p$RANDOM$RANDOM" 10000
   elif [[ $2 == put ]]; then
     BENCH_PUT_PREFIX=$3 wrk -t 2 -c 32 -d "${4}s" -s "$bench_dir/wrk/put.lua" "http://127.0.0.1:$port" -- "p$RANDOM$RANDOM" 10000
   else
@@ -77,6 +82,10 @@ for v in "${variants[@]}"; do
   if [[ $script == put ]]; then
     code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/json' \
       --data "{\"username\":\"probe-$name\",\"email\":\"probe-$name@bench.example\"}" "http://127.0.0.1:$port${arg}3")
+  elif [[ $script == post ]]; then
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+      --data "{\"username\":\"probe-$name\",\"email\":\"probe-$name@bench.example\"}" "http://127.0.0.1:$port$arg")
+    [[ "$code" == 201 ]] && code=200
   else
     code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port$( [[ $script == get ]] && echo "${arg}1" || head -n 1 "$arg")")
   fi

@@ -31,6 +31,9 @@ namespace UserFunctions.Bench.Tool;
 /// one-statement PUT through EF (its response lacks the stored CreatedAt, which EF cannot read back from an ExecuteUpdate).</item>
 /// <item><c>PUT /probe/put-tracked-stub/{id}</c>: one tracked UPDATE … RETURNING CreatedAt through SaveChanges, on a model
 /// changed for it (<see cref="StubUpdateContext"/>): what a one-statement PUT through EF's change tracker costs.</item>
+/// <item><c>POST /probe/post-ef-insert</c>: a create as one tracked SaveChanges on Core's pooled context, nothing else
+/// of Core's POST (no key, no verification): the floor of a create through EF.</item>
+/// <item><c>POST /probe/post-ado</c>: the same create as one raw INSERT … RETURNING.</item>
 /// </list>
 /// </summary>
 internal static class Probe
@@ -265,6 +268,51 @@ internal static class Probe
             var user = entry.Entity;
             context.Response.Headers.ETag = $"\"{user.Version:N}\"";
             return TypedResults.Ok(new UserResponse(userId, user.Username, user.Email, user.CreatedAt, user.UpdatedAt));
+        });
+
+        // POST as Core's write without Core: a pooled context, a new tracked User, one SaveChanges (INSERT … RETURNING), no
+        // Idempotency-Key, no verification after a lost reply: the floor of a create through EF.
+        app.MapPost("/probe/post-ef-insert", async (UserRequest body, HttpContext context, UsersDbContext db, TimeProvider clock) =>
+        {
+            if (!UserValidation.TryValidate(body, out var input, out var errors))
+            {
+                return Results.ValidationProblem(errors);
+            }
+
+            var user = User.Create(input, clock.GetUtcNow().UtcDateTime);
+            db.Users.Add(user);
+            await db.SaveChangesAsync(context.RequestAborted);
+            context.Response.Headers.ETag = $"\"{user.Version:N}\"";
+            return TypedResults.Created($"/api/users/{user.Id}", new UserResponse(user.Id, user.Username, user.Email, user.CreatedAt, user.UpdatedAt));
+        });
+
+        // The same create over raw Microsoft.Data.Sqlite, in the same process: one INSERT … RETURNING "Id".
+        app.MapPost("/probe/post-ado", async (UserRequest body, HttpContext context, TimeProvider clock) =>
+        {
+            if (!UserValidation.TryValidate(body, out var input, out var errors))
+            {
+                return Results.ValidationProblem(errors);
+            }
+
+            var now = clock.GetUtcNow().UtcDateTime;
+            var version = Guid.NewGuid();
+            await using var connection = new SqliteConnection(connectionString);
+            await connection.OpenAsync(context.RequestAborted);
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                INSERT INTO "Users" ("Username", "Email", "NormalizedUsername", "NormalizedEmail", "CreatedAt", "UpdatedAt", "Version")
+                VALUES ($username, $email, $normalizedUsername, $normalizedEmail, $now, $now, $version)
+                RETURNING "Id"
+                """;
+            command.Parameters.AddWithValue("$username", input.Username);
+            command.Parameters.AddWithValue("$email", input.Email);
+            command.Parameters.AddWithValue("$normalizedUsername", User.Normalize(input.Username!));
+            command.Parameters.AddWithValue("$normalizedEmail", User.Normalize(input.Email!));
+            command.Parameters.AddWithValue("$now", now);
+            command.Parameters.AddWithValue("$version", version.ToString().ToUpperInvariant());
+            var id = Convert.ToInt32(await command.ExecuteScalarAsync(context.RequestAborted), CultureInfo.InvariantCulture);
+            context.Response.Headers.ETag = $"\"{version:N}\"";
+            return TypedResults.Created($"/api/users/{id}", new UserResponse(id, input.Username!, input.Email!, now, now));
         });
 
         await app.RunAsync();
