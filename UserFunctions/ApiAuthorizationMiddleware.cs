@@ -17,11 +17,9 @@ internal sealed class ApiAuthorizationMiddleware(ApiAuthorization authorization)
 
     /// <summary>
     /// Only Entra ID mode has anything to check; with function keys the app registers no such middleware, so that no
-    /// invocation pays for a lookup that always lets it through. Decided from the same section as Core's
-    /// AddApiAuthentication decides it.
+    /// invocation pays for a lookup that always lets it through.
     /// </summary>
-    public static bool IsNeeded(IConfiguration configuration) =>
-        configuration.GetSection(AuthOptions.SectionName).Get<AuthOptions>() is { Mode: AuthMode.EntraId };
+    public static bool IsNeeded(IConfiguration configuration) => AuthOptions.EntraIdSettings(configuration) is not null;
 
     public async Task Invoke(FunctionContext context, FunctionExecutionDelegate next)
     {

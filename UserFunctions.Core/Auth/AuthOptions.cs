@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace UserFunctions.Core.Auth;
@@ -27,6 +28,13 @@ public sealed class AuthOptions
 
     /// <summary>Off only for a local test authority on plain HTTP; a deployment never turns it off.</summary>
     public bool RequireHttpsMetadata { get; set; } = true;
+
+    /// <summary>
+    /// The settings when <paramref name="configuration"/> asks for Entra ID mode, else null: what a host registers
+    /// (the JwtBearer handler, the Functions app's authorization middleware) is decided at start-up from this alone.
+    /// </summary>
+    public static AuthOptions? EntraIdSettings(IConfiguration configuration) =>
+        configuration.GetSection(SectionName).Get<AuthOptions>() is { Mode: AuthMode.EntraId } settings ? settings : null;
 }
 
 /// <summary>Checked on start, so that a misconfigured app fails to start with a clear message instead of answering 500s.</summary>

@@ -15,13 +15,12 @@ public static class AuthServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddApiAuthentication(this IServiceCollection services, IConfiguration configuration)
     {
-        var section = configuration.GetSection(AuthOptions.SectionName);
-        services.AddOptions<AuthOptions>().Bind(section).ValidateOnStart();
+        services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
         services.AddSingleton<ApiAuthorization>();
 
         // Function-key mode registers no handler at all: nothing reads a bearer token there.
-        if (section.Get<AuthOptions>() is not { Mode: AuthMode.EntraId } auth)
+        if (AuthOptions.EntraIdSettings(configuration) is not { } auth)
         {
             return services;
         }
