@@ -52,12 +52,23 @@ public sealed class User
     private static void WriteReplacement<TColumns>(TColumns columns, UserRequest valid, DateTime now, Guid version)
         where TColumns : IColumns
     {
-        columns.Set(u => u.Username, valid.Username!);
-        columns.Set(u => u.NormalizedUsername, Normalize(valid.Username!));
-        columns.Set(u => u.Email, valid.Email!);
-        columns.Set(u => u.NormalizedEmail, Normalize(valid.Email!));
-        columns.Set(u => u.UpdatedAt, now);
-        columns.Set(u => u.Version, version);
+        columns.Set(Columns.Username, valid.Username!);
+        columns.Set(Columns.NormalizedUsername, Normalize(valid.Username!));
+        columns.Set(Columns.Email, valid.Email!);
+        columns.Set(Columns.NormalizedEmail, Normalize(valid.Email!));
+        columns.Set(Columns.UpdatedAt, now);
+        columns.Set(Columns.Version, version);
+    }
+
+    // Built once: a lambda written at the call would build its expression tree on every create and update.
+    private static class Columns
+    {
+        public static readonly Expression<Func<User, string>> Username = u => u.Username;
+        public static readonly Expression<Func<User, string>> NormalizedUsername = u => u.NormalizedUsername;
+        public static readonly Expression<Func<User, string>> Email = u => u.Email;
+        public static readonly Expression<Func<User, string>> NormalizedEmail = u => u.NormalizedEmail;
+        public static readonly Expression<Func<User, DateTime>> UpdatedAt = u => u.UpdatedAt;
+        public static readonly Expression<Func<User, Guid>> Version = u => u.Version;
     }
 
     /// <summary>The setters of an <c>ExecuteUpdate</c> that replaces a user's columns with <paramref name="valid"/>'s.</summary>
