@@ -87,7 +87,7 @@ public static class DataServiceCollectionExtensions
     private static DatabaseOptions Options(IServiceProvider services) => services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
 
     internal static DbContextOptionsBuilder UseSqlite(DbContextOptionsBuilder options, DatabaseOptions settings) =>
-        QuietFailedCommands(options
+        Defaults(options
             .UseSqlite(settings.ConnectionString, sqlite => sqlite
                 .CommandTimeout(settings.CommandTimeoutSeconds)
                 .MigrationsAssembly(UsersMigrations.AssemblyName))
@@ -96,7 +96,7 @@ public static class DataServiceCollectionExtensions
     // Azure SQL gets EF's Azure SQL entry point (its engine type drives Azure-specific SQL and defaults); SQL Server elsewhere
     // keeps UseSqlServer. Both use the same context, migrations and retry budget.
     internal static DbContextOptionsBuilder UseSqlServer(DbContextOptionsBuilder options, DatabaseOptions settings) =>
-        QuietFailedCommands(settings.Provider == DatabaseProvider.AzureSql
+        Defaults(settings.Provider == DatabaseProvider.AzureSql
             ? options.UseAzureSql(settings.ConnectionString, sql => sql
                 .CommandTimeout(settings.CommandTimeoutSeconds)
                 .MigrationsAssembly(UsersMigrations.AssemblyName)
@@ -113,7 +113,7 @@ public static class DataServiceCollectionExtensions
             .MigrationsAssembly(UsersMigrations.AssemblyName)
             .ExecutionStrategy(dependencies => new BudgetedNpgsqlExecutionStrategy(dependencies, settings));
 
-        return QuietFailedCommands(dataSource is null
+        return Defaults(dataSource is null
             ? options.UseNpgsql(settings.ConnectionString, Configure)
             : options.UseNpgsql(dataSource, Configure));
     }
@@ -137,6 +137,9 @@ public static class DataServiceCollectionExtensions
             return now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
         }
     }
+
+    // What every context gets, whatever its provider.
+    private static DbContextOptionsBuilder Defaults(DbContextOptionsBuilder options) => HoistedShapers.Use(QuietFailedCommands(options));
 
     // EF logs every failed command, query and connection as an error, with SQL Server's duplicate-key message, which quotes the email. A 409 is
     // not an error and personal data stays out of the logs: the API logs each failure itself (ApiProblems.ForException).
