@@ -139,6 +139,15 @@ internal static class Report
         ["telemetry-functions-none"] = TelemetryCost("Telemetry cost, Functions app behind the test host: no exporter next to OTEL_SDK_DISABLED=true", "none", "SDK disabled", 0.97),
     };
 
+    // The telemetry titles name the suite's default sampler; an OTEL_TRACES_SAMPLER given with --env replaces it.
+    private static string TitleFor(string title, RunMeta meta)
+    {
+        var sampler = meta.ApiEnv.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .Where(setting => setting.StartsWith("OTEL_TRACES_SAMPLER", StringComparison.Ordinal))
+            .ToArray();
+        return sampler.Length == 0 ? title : title.Replace("at full sampling", $"with {string.Join(' ', sampler)}", StringComparison.Ordinal);
+    }
+
     /// <summary>A pair of the telemetry suite: GET by id and POST req/s of a at least x times b's.</summary>
     private static SuiteConfig TelemetryCost(string title, string a, string b, double x) =>
         new(title, a, b, new Dictionary<string, Goal[]> { ["get"] = [new(true, x, "19")], ["post"] = [new(true, x, "19")] });
@@ -276,7 +285,7 @@ internal static class Report
                 }
             }
 
-            suites[suite] = new SuiteResult(config.Title, config.A, config.B, scenarios, memory, coldStart, emptyHello, helloRatio);
+            suites[suite] = new SuiteResult(TitleFor(config.Title, meta), config.A, config.B, scenarios, memory, coldStart, emptyHello, helloRatio);
         }
 
         return new BenchResult(meta, suites, checks, valid, noisy, valid && checks.All(c => c.Pass));
