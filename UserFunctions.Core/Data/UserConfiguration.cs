@@ -12,11 +12,10 @@ internal sealed class UserConfiguration : IEntityTypeConfiguration<User>
         user.ToTable("Users");
         user.HasKey(u => u.Id);
 
-        // An update writes only the columns it sets, and is a stub of the user (UserWrites): the response's columns it leaves
-        // as stored come back from the same UPDATE (RETURNING, or OUTPUT on SQL Server). EF reads a column generated on update
-        // when the update leaves it unmodified, and writes it when set (AfterSaveBehavior Save); inserts write all of them.
-        // Version is no concurrency token: EF would put its original value into every tracked UPDATE's WHERE, and the update
-        // without If-Match does not know it; If-Match is checked by an ExecuteUpdate guarded by the version read.
+        // An update saves a stub of the user (UserWrites): EF writes the columns it sets and, of these columns generated on
+        // update, reads back the ones it leaves (RETURNING, or OUTPUT on SQL Server), which the response needs; AfterSaveBehavior
+        // Save keeps a set one written, and inserts write them all. Version is no concurrency token: EF would put its original
+        // value into every tracked UPDATE's WHERE, and an update without If-Match does not know it (If-Match guards an ExecuteUpdate).
         UpdatedOrReadBack(user.Property(u => u.CreatedAt));
         UpdatedOrReadBack(user.Property(u => u.Username));
         UpdatedOrReadBack(user.Property(u => u.Email));
