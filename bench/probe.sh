@@ -58,7 +58,6 @@ variants=(
   "core-post post /api/users"
   "ef-insert-post post /probe/post-ef-insert"
   "ado-post post /probe/post-ado"
-  "tracked-stub-put put /probe/put-tracked-stub/"
 )
 if [[ -n $only ]]; then
   kept=()

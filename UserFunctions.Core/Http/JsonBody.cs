@@ -72,17 +72,17 @@ internal static class JsonBody
         }
     }
 
-    /// <summary>Null when each member of a merge patch is one of <paramref name="target"/>'s, of its type or null; else the problem.</summary>
-    public static ProblemHttpResult? CheckMergePatch<TTarget>(JsonObject patch, JsonTypeInfo<TTarget> target)
+    /// <summary>A merge patch's values (<see cref="JsonMergePatch.Read"/>), or the problem when a member is not one of <paramref name="target"/>'s, of its type or null.</summary>
+    public static (TTarget? Values, ProblemHttpResult? Problem) ReadMergePatch<TTarget>(JsonObject patch, JsonTypeInfo<TTarget> target)
+        where TTarget : class
     {
         try
         {
-            JsonMergePatch.CheckMembers(patch, target);
-            return null;
+            return (JsonMergePatch.Read(patch, target), null);
         }
         catch (JsonException exception)
         {
-            return WrongMembers(target, exception);
+            return (null, WrongMembers(target, exception));
         }
     }
 

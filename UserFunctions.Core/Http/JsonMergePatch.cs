@@ -8,11 +8,12 @@ namespace UserFunctions.Core.Http;
 internal static class JsonMergePatch
 {
     /// <summary>
-    /// Checks a patch's members up front, without the resource: each must be a member of <paramref name="target"/>, of its
-    /// type or null (null removes it, which validation then judges).
+    /// The patch's values, checked up front without the resource: each member must be a member of <paramref name="target"/>,
+    /// of its type or null. A member the patch removes (null) and one it leaves out are both null here; the patch itself
+    /// (<see cref="JsonObject.ContainsKey"/>, which compares names as the patch does, case-insensitively) tells which it names.
     /// </summary>
     /// <exception cref="JsonException">A member is unknown or of the wrong type; its path says which.</exception>
-    public static void CheckMembers<TTarget>(JsonObject patch, JsonTypeInfo<TTarget> target)
+    public static TTarget Read<TTarget>(JsonObject patch, JsonTypeInfo<TTarget> target)
     {
         var present = new JsonObject();
         foreach (var (name, value) in patch)
@@ -23,38 +24,6 @@ internal static class JsonMergePatch
             }
         }
 
-        present.Deserialize(target);
-    }
-
-    /// <summary>
-    /// The writable members of <paramref name="current"/> (those it shares with <typeparamref name="TTarget"/>) with the
-    /// patch applied.
-    /// </summary>
-    public static TTarget Apply<TCurrent, TTarget>(TCurrent current, JsonTypeInfo<TCurrent> currentType, JsonObject patch, JsonTypeInfo<TTarget> target)
-    {
-        var currentMembers = JsonSerializer.SerializeToNode(current, currentType)!.AsObject();
-        // Compares names as the patch does (case-insensitively), so that "USERNAME" replaces or removes "username".
-        var merged = new JsonObject(patch.Options);
-        foreach (var property in target.Properties)
-        {
-            if (currentMembers.TryGetPropertyValue(property.Name, out var value))
-            {
-                merged[property.Name] = value?.DeepClone();
-            }
-        }
-
-        foreach (var (name, value) in patch)
-        {
-            if (value is null)
-            {
-                merged.Remove(name);
-            }
-            else
-            {
-                merged[name] = value.DeepClone();
-            }
-        }
-
-        return merged.Deserialize(target)!;
+        return present.Deserialize(target)!;
     }
 }

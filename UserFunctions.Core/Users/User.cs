@@ -30,10 +30,10 @@ public sealed class User
     public DateTime CreatedAt { get; private set; }
     public DateTime UpdatedAt { get; private set; }
 
-    /// <summary>Concurrency token behind the ETag; replaced on every update.</summary>
+    /// <summary>The version behind the ETag; replaced on every update.</summary>
     public Guid Version { get; private set; }
 
-    /// <param name="valid">A request that passed <see cref="UserValidation.TryValidate"/>.</param>
+    /// <param name="valid">A request that passed <see cref="UserValidation"/>, all of it.</param>
     public static User Create(UserRequest valid, DateTime now)
     {
         var user = new User { CreatedAt = now };
@@ -41,21 +41,36 @@ public sealed class User
         return user;
     }
 
-    /// <summary>Replaces this (tracked) user's columns with <paramref name="valid"/>'s.</summary>
-    /// <param name="valid">A request that passed <see cref="UserValidation.TryValidate"/>.</param>
+    /// <summary>
+    /// A stored user known by its id alone, to attach unchanged and update without reading it first: EF then writes only the
+    /// columns <see cref="Replace"/> sets and reads the others the model marks back from the same <c>UPDATE</c> (UserConfiguration).
+    /// </summary>
+    public static User Stub(int id) => new() { Id = id };
+
+    /// <summary>Replaces this (tracked) user's columns with <paramref name="valid"/>'s; a null member keeps its stored column.</summary>
+    /// <param name="valid">A request that passed <see cref="UserValidation"/>: all of it, or (a merge patch) the members it names.</param>
     public void Replace(UserRequest valid, DateTime now) => WriteReplacement(new EntityColumns(this), valid, now, Guid.NewGuid());
 
     /// <summary>
-    /// The one rule for the columns a create or a replacement writes (a new column goes here, and only here): onto an
+    /// The one rule for the columns a create, a replacement or a patch writes (a new column goes here, and only here): onto an
     /// entity (<see cref="Create"/>, <see cref="Replace"/>), or into the setters of an <c>ExecuteUpdate</c> (<see cref="ReplacementSetters"/>).
+    /// A member that is null (one a merge patch leaves out; validation lets no other null through) leaves its columns as they are.
     /// </summary>
     private static void WriteReplacement<TColumns>(TColumns columns, UserRequest valid, DateTime now, Guid version)
         where TColumns : IColumns
     {
-        columns.Set(Columns.Username, valid.Username!);
-        columns.Set(Columns.NormalizedUsername, Normalize(valid.Username!));
-        columns.Set(Columns.Email, valid.Email!);
-        columns.Set(Columns.NormalizedEmail, Normalize(valid.Email!));
+        if (valid.Username is { } username)
+        {
+            columns.Set(Columns.Username, username);
+            columns.Set(Columns.NormalizedUsername, Normalize(username));
+        }
+
+        if (valid.Email is { } email)
+        {
+            columns.Set(Columns.Email, email);
+            columns.Set(Columns.NormalizedEmail, Normalize(email));
+        }
+
         columns.Set(Columns.UpdatedAt, now);
         columns.Set(Columns.Version, version);
     }
@@ -71,8 +86,8 @@ public sealed class User
         public static readonly Expression<Func<User, Guid>> Version = u => u.Version;
     }
 
-    /// <summary>The setters of an <c>ExecuteUpdate</c> that replaces a user's columns with <paramref name="valid"/>'s.</summary>
-    /// <param name="valid">A request that passed <see cref="UserValidation.TryValidate"/>.</param>
+    /// <summary>The setters of an <c>ExecuteUpdate</c> that replaces a user's columns with <paramref name="valid"/>'s, as <see cref="Replace"/> does.</summary>
+    /// <param name="valid">A request that passed <see cref="UserValidation"/>: all of it, or (a merge patch) the members it names.</param>
     /// <param name="version">The new <see cref="Version"/>.</param>
     public static Action<UpdateSettersBuilder<User>> ReplacementSetters(UserRequest valid, DateTime now, Guid version) =>
         setters => WriteReplacement(new SetterColumns(setters), valid, now, version);

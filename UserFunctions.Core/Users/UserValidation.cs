@@ -12,6 +12,8 @@ public static class UserValidation
     // Characters that only appear in quoted local parts, display names or comments, none of which a plain address has.
     private static readonly SearchValues<char> NotInPlainAddress = SearchValues.Create("<>()[]\\,;:\"");
 
+    private static readonly Func<string, bool> EveryMember = static _ => true;
+
     /// <summary>
     /// False for text no database stores as sent: control characters (PostgreSQL refuses NUL outright) and lone surrogates
     /// (not encodable as UTF-8). Validation lets none in, so a filter holding one can never match.
@@ -31,19 +33,33 @@ public static class UserValidation
     }
 
     /// <returns>The request with its values trimmed, or the errors keyed by member name.</returns>
-    public static bool TryValidate(UserRequest request, out UserRequest valid, out Dictionary<string, string[]> errors)
+    public static bool TryValidate(UserRequest request, out UserRequest valid, out Dictionary<string, string[]> errors) =>
+        TryValidate(request, EveryMember, out valid, out errors);
+
+    /// <summary>
+    /// Validates the members a merge patch names (<paramref name="named"/>, by JSON name); the others stay null in
+    /// <paramref name="valid"/>, and the write keeps them as stored. Each rule judges its member alone, so the verdict on the
+    /// members named is the verdict on the merged user: the stored members passed the same rules when they were written.
+    /// </summary>
+    /// <param name="request">The patch's values: a member it sets to null (removes) is null, and required.</param>
+    public static bool TryValidate(UserRequest request, Func<string, bool> named, out UserRequest valid, out Dictionary<string, string[]> errors)
     {
         var found = new Dictionary<string, string[]>();
         // One line a member: its JSON name, its trimmed value, its rule.
         valid = new UserRequest(
-            Username: Checked(found, "username", request.Username, UsernameError),
-            Email: Checked(found, "email", request.Email, EmailError));
+            Username: Checked(found, named, "username", request.Username, UsernameError),
+            Email: Checked(found, named, "email", request.Email, EmailError));
         errors = found;
         return errors.Count == 0;
     }
 
-    private static string? Checked(Dictionary<string, string[]> errors, string member, string? value, Func<string?, string?> rule)
+    private static string? Checked(Dictionary<string, string[]> errors, Func<string, bool> named, string member, string? value, Func<string?, string?> rule)
     {
+        if (!named(member))
+        {
+            return null;
+        }
+
         var trimmed = value?.Trim();
         if (rule(trimmed) is { } error)
         {

@@ -49,19 +49,28 @@ internal static partial class UserWrites
     }
 
     /// <summary>
-    /// Reads the user (no tracking), checks If-Match, applies <paramref name="change"/> (the valid request it makes of the
-    /// current user) and writes it with one <c>UPDATE … WHERE Id = @id AND Version = @read</c>. The read is what the response
-    /// needs (<c>createdAt</c>; a PATCH's untouched members), which EF cannot return from an <c>UPDATE</c>. An update that finds
-    /// another version lost a race: with If-Match that is a 412; without it the client asked for no precondition, so the
-    /// change is applied again to the fresh row (last writer wins).
+    /// PUT and PATCH. <paramref name="valid"/> holds the members to write (a null one keeps the stored column); when the
+    /// request's values are <paramref name="invalid"/>, that is answered once the user is known to exist and If-Match allows.
+    /// Without If-Match (last writer wins) a valid change is one statement, <see cref="WriteUnreadAsync"/>. With If-Match the
+    /// version must be a condition of the write, and EF's tracked UPDATE conditions only on the key and concurrency tokens,
+    /// per model, not per save; so the user is read, checked and written with an <c>ExecuteUpdate</c> guarded by the version read.
     /// </summary>
     public static async Task<Results<Ok<UserResponse>, ValidationProblem, ProblemHttpResult>> UpdateAsync(
-        HttpRequest request, UserServices services, int userId, IdempotencyClaim? claim, Func<UserResponse, UserRequest> change)
+        HttpRequest request, UserServices services, int userId, IdempotencyClaim? claim, UserRequest valid, Dictionary<string, string[]>? invalid)
     {
-        const int MaxAttempts = 3;
         var db = services.Db;
         var cancellationToken = request.HttpContext.RequestAborted;
-        for (var attempt = 1; ; attempt++)
+        var now = services.Clock.GetUtcNow().UtcDateTime;
+        UserResponse? updated;
+        if (!ETags.HasIfMatch(request) && invalid is null)
+        {
+            updated = await WriteUnreadAsync(request, services, userId, claim, valid, now);
+            if (updated is null)
+            {
+                return ApiProblems.UserNotFound();
+            }
+        }
+        else
         {
             var current = await services.Queries.FindById(db, userId, cancellationToken);
             if (current is null)
@@ -74,19 +83,25 @@ internal static partial class UserWrites
                 return ApiProblems.PreconditionFailed();
             }
 
-            if (!UserValidation.TryValidate(change(current), out var valid, out var errors))
+            if (invalid is not null)
             {
-                return ApiProblems.Validation(errors);
+                return ApiProblems.Validation(invalid);
             }
 
-            var updated = current with { Username = valid.Username!, Email = valid.Email!, UpdatedAt = services.Clock.GetUtcNow().UtcDateTime, Version = Guid.NewGuid() };
+            updated = current with
+            {
+                Username = valid.Username ?? current.Username,
+                Email = valid.Email ?? current.Email,
+                UpdatedAt = now,
+                Version = Guid.NewGuid(),
+            };
             var written = await VerifiedWrites.ExecuteAsync(
                 db,
                 async ct =>
                 {
                     var rows = await db.Users
                         .Where(u => u.Id == userId && u.Version == current.Version)
-                        .ExecuteUpdateAsync(User.ReplacementSetters(valid, updated.UpdatedAt, updated.Version), ct);
+                        .ExecuteUpdateAsync(User.ReplacementSetters(valid, now, updated.Version), ct);
                     if (rows == 1 && claim is not null)
                     {
                         await services.Idempotency.CompleteAsync(
@@ -100,18 +115,63 @@ internal static partial class UserWrites
                 cancellationToken);
             if (!written)
             {
-                if (!ETags.HasIfMatch(request) && attempt < MaxAttempts)
-                {
-                    continue;
-                }
-
+                // Another write came between the read and this one: the version If-Match named is gone.
                 return ApiProblems.PreconditionFailed();
             }
-
-            LogUpdated(services.Logger, userId);
-            ETags.Set(request.HttpContext.Response, updated.Version);
-            return TypedResults.Ok(updated);
         }
+
+        LogUpdated(services.Logger, userId);
+        ETags.Set(request.HttpContext.Response, updated.Version);
+        return TypedResults.Ok(updated);
+    }
+
+    /// <summary>
+    /// One <c>UPDATE Users SET &lt;the columns it sets&gt; WHERE Id = @id RETURNING &lt;the response's columns it leaves&gt;</c>
+    /// (OUTPUT on SQL Server): a stub of the user, attached unchanged and replaced, saved by EF's change tracker, which reads
+    /// back the columns the model generates on update (UserConfiguration). No row is no user: null, and nothing else is asked.
+    /// </summary>
+    private static async Task<UserResponse?> WriteUnreadAsync(
+        HttpRequest request, UserServices services, int userId, IdempotencyClaim? claim, UserRequest valid, DateTime now)
+    {
+        var db = services.Db;
+        UserResponse? updated = null;
+        var version = Guid.Empty;
+        var found = await VerifiedWrites.ExecuteAsync(
+            db,
+            async ct =>
+            {
+                // Every attempt starts afresh: one that failed left its stub tracked as modified.
+                db.ChangeTracker.Clear();
+                var user = User.Stub(userId);
+                db.Users.Attach(user);
+                user.Replace(valid, now);
+                version = user.Version;
+                try
+                {
+                    await db.SaveChangesAsync(ct);
+                }
+                catch (DbUpdateConcurrencyException)
+                {
+                    return false;
+                }
+
+                updated = user.ToResponse();
+                if (claim is not null)
+                {
+                    await services.Idempotency.CompleteAsync(
+                        claim, Stored(StatusCodes.Status200OK, updated, location: null), ApiJsonContext.Default.UserResponse, ct);
+                }
+
+                return true;
+            },
+            // Asked only after a failure: the reply that would have carried the columns was lost, so they are read here.
+            async ct => (updated = await db.Users.AsNoTracking()
+                .Where(u => u.Id == userId && u.Version == version)
+                .Select(UserResponse.FromUser)
+                .FirstOrDefaultAsync(ct)) is null ? null : true,
+            inTransaction: claim is not null,
+            request.HttpContext.RequestAborted);
+        return found ? updated : null;
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(HttpRequest request, UserServices services, int userId)

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using UserFunctions.Core.Data;
@@ -97,7 +96,7 @@ public sealed class UsersApi
             return ApiProblems.Validation(errors);
         }
 
-        return await UserWrites.UpdateAsync(request, services, userId, claim: null, _ => valid);
+        return await UserWrites.UpdateAsync(request, services, userId, claim: null, valid, invalid: null);
     }
 
     public static async Task<Results<Ok<UserResponse>, ValidationProblem, ProblemHttpResult>> PatchUser(string id, HttpRequest request, UserServices services)
@@ -111,7 +110,12 @@ public sealed class UsersApi
         {
             var (patch, problem) = await JsonBody.ReadAsync(
                 request, ApiJsonContext.Default.JsonObject, allowMergePatch: true, fingerprint: idempotent?.Fingerprint);
-            problem ??= JsonBody.CheckMergePatch(patch!, ApiJsonContext.Default.UserRequest);
+            UserRequest? values = null;
+            if (problem is null)
+            {
+                (values, problem) = JsonBody.ReadMergePatch(patch!, ApiJsonContext.Default.UserRequest);
+            }
+
             if (problem is not null)
             {
                 return problem;
@@ -122,13 +126,15 @@ public sealed class UsersApi
                 return ApiProblems.UserNotFound();
             }
 
+            // Judged from the patch alone (each member's rule is its own); invalid values are answered after the user's
+            // existence and If-Match, as docs/contract.md orders them.
+            var isValid = UserValidation.TryValidate(values!, patch!.ContainsKey, out var valid, out var errors);
             return await IdempotentWrites.RunAsync(
                 request.HttpContext,
                 services.Idempotency,
                 idempotent,
                 ApiJsonContext.Default.UserResponse,
-                claim => UserWrites.UpdateAsync(request, services, userId, claim, current => JsonMergePatch.Apply(
-                    current, ApiJsonContext.Default.UserResponse, patch!, ApiJsonContext.Default.UserRequest)),
+                claim => UserWrites.UpdateAsync(request, services, userId, claim, valid, isValid ? null : errors),
                 stored => TypedResults.Ok(stored.Body));
         }
     }

@@ -22,7 +22,7 @@ namespace UserFunctions.Migrations.PostgreSql
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
-            modelBuilder.Entity("UserFunctions.Core.Http.IdempotencyKey", b =>
+            modelBuilder.Entity("UserFunctions.Core.Data.IdempotencyKey", b =>
                 {
                     b.Property<string>("Key")
                         .HasMaxLength(255)
@@ -69,10 +69,12 @@ namespace UserFunctions.Migrations.PostgreSql
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<int>("Id"));
 
                     b.Property<DateTime>("CreatedAt")
+                        .ValueGeneratedOnUpdate()
                         .HasColumnType("timestamp with time zone");
 
                     b.Property<string>("Email")
                         .IsRequired()
+                        .ValueGeneratedOnUpdate()
                         .HasMaxLength(120)
                         .HasColumnType("character varying(120)");
 
@@ -91,11 +93,11 @@ namespace UserFunctions.Migrations.PostgreSql
 
                     b.Property<string>("Username")
                         .IsRequired()
+                        .ValueGeneratedOnUpdate()
                         .HasMaxLength(80)
                         .HasColumnType("character varying(80)");
 
                     b.Property<Guid>("Version")
-                        .IsConcurrencyToken()
                         .HasColumnType("uuid");
 
                     b.HasKey("Id");

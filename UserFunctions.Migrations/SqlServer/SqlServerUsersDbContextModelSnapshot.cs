@@ -22,7 +22,7 @@ namespace UserFunctions.Migrations.SqlServer
 
             SqlServerModelBuilderExtensions.UseIdentityColumns(modelBuilder);
 
-            modelBuilder.Entity("UserFunctions.Core.Http.IdempotencyKey", b =>
+            modelBuilder.Entity("UserFunctions.Core.Data.IdempotencyKey", b =>
                 {
                     b.Property<string>("Key")
                         .HasMaxLength(255)
@@ -69,10 +69,12 @@ namespace UserFunctions.Migrations.SqlServer
                     SqlServerPropertyBuilderExtensions.UseIdentityColumn(b.Property<int>("Id"));
 
                     b.Property<DateTime>("CreatedAt")
+                        .ValueGeneratedOnUpdate()
                         .HasColumnType("datetime2");
 
                     b.Property<string>("Email")
                         .IsRequired()
+                        .ValueGeneratedOnUpdate()
                         .HasMaxLength(120)
                         .HasColumnType("nvarchar(120)");
 
@@ -91,11 +93,11 @@ namespace UserFunctions.Migrations.SqlServer
 
                     b.Property<string>("Username")
                         .IsRequired()
+                        .ValueGeneratedOnUpdate()
                         .HasMaxLength(80)
                         .HasColumnType("nvarchar(80)");
 
                     b.Property<Guid>("Version")
-                        .IsConcurrencyToken()
                         .HasColumnType("uniqueidentifier");
 
                     b.HasKey("Id");

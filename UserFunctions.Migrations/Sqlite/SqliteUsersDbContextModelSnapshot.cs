@@ -17,7 +17,7 @@ namespace UserFunctions.Migrations.Sqlite
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
-            modelBuilder.Entity("UserFunctions.Core.Http.IdempotencyKey", b =>
+            modelBuilder.Entity("UserFunctions.Core.Data.IdempotencyKey", b =>
                 {
                     b.Property<string>("Key")
                         .HasMaxLength(255)
@@ -62,10 +62,12 @@ namespace UserFunctions.Migrations.Sqlite
                         .HasColumnType("INTEGER");
 
                     b.Property<DateTime>("CreatedAt")
+                        .ValueGeneratedOnUpdate()
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Email")
                         .IsRequired()
+                        .ValueGeneratedOnUpdate()
                         .HasMaxLength(120)
                         .HasColumnType("TEXT");
 
@@ -84,11 +86,11 @@ namespace UserFunctions.Migrations.Sqlite
 
                     b.Property<string>("Username")
                         .IsRequired()
+                        .ValueGeneratedOnUpdate()
                         .HasMaxLength(80)
                         .HasColumnType("TEXT");
 
                     b.Property<Guid>("Version")
-                        .IsConcurrencyToken()
                         .HasColumnType("TEXT");
 
                     b.HasKey("Id");

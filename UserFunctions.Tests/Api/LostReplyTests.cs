@@ -70,6 +70,43 @@ public abstract class LostReplyTests(ApiHost host) : ApiTestBase(host)
     }
 
     [Fact]
+    public async Task AReplaceWithoutIfMatchWhoseUpdateReplyIsLostIs200WithTheWholeUserItWrote()
+    {
+        using var created = await Client.PostUserAsync(JohnJson);
+        var john = await ReadJsonAsync(created);
+        var lost = Proxy.LoseNextReplyTo("UPDATE \"Users\"");
+
+        using var response = await Client.PutAsync(created.Headers.Location, ApiHost.Json("""{"username":"jane_doe","email":"jane@example.com"}"""));
+
+        await AssertLostAsync(lost);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var replaced = await ReadJsonAsync(response);
+        Assert.Equal(("jane_doe", john.GetProperty("createdAt").GetString()), (replaced.GetProperty("username").GetString(), replaced.GetProperty("createdAt").GetString()));
+        var stored = Assert.Single(await StoredUsersAsync());
+        Assert.Equal(ETagOf(response), $"\"{stored.Version:N}\"");
+    }
+
+    [Fact]
+    public async Task APatchWithoutIfMatchWhoseUpdateReplyIsLostIs200WithTheWholeUserItWrote()
+    {
+        using var created = await Client.PostUserAsync(JohnJson);
+        var john = await ReadJsonAsync(created);
+        var lost = Proxy.LoseNextReplyTo("UPDATE \"Users\"");
+
+        using var response = await Client.PatchUserAsync(created.Headers.Location!.OriginalString, """{"email":"johnny@example.com"}""");
+
+        await AssertLostAsync(lost);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var patched = await ReadJsonAsync(response);
+        Assert.Equal("john_doe", patched.GetProperty("username").GetString());
+        Assert.Equal("johnny@example.com", patched.GetProperty("email").GetString());
+        Assert.Equal(john.GetProperty("createdAt").GetString(), patched.GetProperty("createdAt").GetString());
+        var stored = Assert.Single(await StoredUsersAsync());
+        Assert.Equal(("john_doe", "johnny@example.com"), (stored.Username, stored.Email));
+        Assert.Equal(ETagOf(response), $"\"{stored.Version:N}\"");
+    }
+
+    [Fact]
     public async Task ADeleteWhoseReplyIsLostIs204()
     {
         var (url, _) = await CreateJohnAsync();

@@ -182,5 +182,61 @@ public abstract class UpdateUserTests(ApiHost host) : ApiTestBase(host)
         await AssertProblemAsync(jsonPatch, HttpStatusCode.UnsupportedMediaType);
     }
 
+    [Fact]
+    public async Task PutAndPatchToAMissingUserAre404AndWriteNothing()
+    {
+        using var created = await Server.CreateAsync("john_doe", "john@example.com");
+        var missing = await DeletedUserUrlAsync();
+
+        using var put = await Client.PutAsync(missing, ApiHost.Json(JaneJson));
+        using var patch = await Client.PatchAsync(missing, ApiHost.Json("""{"username":"jane_doe"}"""));
+
+        await AssertProblemAsync(put, HttpStatusCode.NotFound);
+        await AssertProblemAsync(patch, HttpStatusCode.NotFound);
+        using var free = await Server.CreateAsync("jane_doe", "jane@example.com");
+        Assert.Equal(HttpStatusCode.Created, free.StatusCode);
+    }
+
+    [Fact]
+    public async Task AnInvalidPatchToAMissingUserIs404AndWithAStaleIfMatchIs412()
+    {
+        using var created = await Server.CreateAsync("john_doe", "john@example.com");
+        var missing = await DeletedUserUrlAsync();
+        using var changed = await Client.PatchAsync(created.Headers.Location, ApiHost.Json("""{"email":"first@example.com"}"""));
+
+        using var notFound = await Client.PatchAsync(missing, ApiHost.Json("""{"email":"not an email"}"""));
+        using var stale = await SendAsync(HttpMethod.Patch, created.Headers.Location!.OriginalString,
+            ApiHost.Json("""{"email":"not an email"}"""), IfMatch(ETagOf(created)));
+
+        await AssertProblemAsync(notFound, HttpStatusCode.NotFound);
+        await AssertProblemAsync(stale, HttpStatusCode.PreconditionFailed);
+    }
+
+    [Fact]
+    public async Task PatchOfOneMemberAnswersWithTheStoredOtherMemberAndCreatedAt()
+    {
+        using var created = await Server.CreateAsync("john_doe", "john@example.com");
+        var user = await ReadJsonAsync(created);
+
+        using var response = await Client.PatchAsync(created.Headers.Location, ApiHost.Json("""{"username":"JANE_doe"}"""));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var patched = await ReadJsonAsync(response);
+        Assert.Equal("JANE_doe", patched.GetProperty("username").GetString());
+        Assert.Equal("john@example.com", patched.GetProperty("email").GetString());
+        Assert.Equal(user.GetProperty("createdAt").GetString(), patched.GetProperty("createdAt").GetString());
+        using var reread = await Client.GetAsync(created.Headers.Location);
+        Assert.Equal(patched.GetRawText(), (await ReadJsonAsync(reread)).GetRawText());
+        Assert.Equal(ETagOf(response), ETagOf(reread));
+    }
+
+    private async Task<Uri> DeletedUserUrlAsync()
+    {
+        using var created = await Server.CreateAsync("gone_user", "gone@example.com");
+        using var deleted = await Client.DeleteAsync(created.Headers.Location);
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        return created.Headers.Location!;
+    }
+
     private static Action<HttpRequestMessage> IfMatch(string etag) => request => request.Headers.IfMatch.Add(EntityTagHeaderValue.Parse(etag));
 }

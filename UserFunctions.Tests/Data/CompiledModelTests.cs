@@ -85,7 +85,7 @@ public class CompiledModelTests
         new[] { $"entity {entity.Name} table {entity.GetTableName()}" }
             .Concat(entity.GetProperties().OrderBy(p => p.Name).Select(p =>
                 $"  property {p.Name} {p.ClrType.Name} nullable={p.IsNullable} max={p.GetMaxLength()} column={p.GetColumnType()} " +
-                $"token={p.IsConcurrencyToken} generated={p.ValueGenerated} converter={p.GetValueConverter()?.GetType().Name}"))
+                $"token={p.IsConcurrencyToken} generated={p.ValueGenerated} afterSave={p.GetAfterSaveBehavior()} converter={p.GetValueConverter()?.GetType().Name}"))
             .Concat(entity.GetKeys().Select(k => $"  key {string.Join(',', k.Properties.Select(p => p.Name))} primary={k.IsPrimaryKey()}"))
             .Concat(entity.GetIndexes().OrderBy(i => i.GetDatabaseName()).Select(i =>
                 $"  index {i.GetDatabaseName()} {string.Join(',', i.Properties.Select(p => p.Name))} unique={i.IsUnique}"))));

@@ -8,7 +8,7 @@ public sealed class SqliteConstraintTests(SqliteTestDatabase database) : Constra
 
 public sealed class PostgreSqlConstraintTests(PostgreSqlTestDatabase database) : ConstraintTests<PostgreSqlTestDatabase>(database);
 
-/// <summary>Case-insensitive uniqueness, the version token and UTC timestamps, the same on every provider.</summary>
+/// <summary>Case-insensitive uniqueness, updates of a user not read first, and UTC timestamps, the same on every provider.</summary>
 public abstract class ConstraintTests<TDatabase>(TDatabase database) : IClassFixture<TDatabase>, IAsyncLifetime
     where TDatabase : TestDatabase
 {
@@ -49,22 +49,43 @@ public abstract class ConstraintTests<TDatabase>(TDatabase database) : IClassFix
     }
 
     [Fact]
-    public async Task SavingWithAStaleVersionThrowsTheConcurrencyException()
+    public async Task SavingAnUpdateOfAUserDeletedMeanwhileThrowsTheConcurrencyException()
     {
         var user = User.Create(new UserRequest("john_doe", "john@example.com"), Now);
         await AddAsync(user);
 
-        await using var first = database.CreateContext();
-        await using var second = database.CreateContext();
-        var firstCopy = await first.Users.SingleAsync(u => u.Id == user.Id);
-        var secondCopy = await second.Users.SingleAsync(u => u.Id == user.Id);
+        await using var db = database.CreateContext();
+        var stub = User.Stub(user.Id);
+        db.Users.Attach(stub);
+        stub.Replace(new UserRequest("john_second", "second@example.com"), Now.AddMinutes(2));
+        await using (var other = database.CreateContext())
+        {
+            await other.Users.Where(u => u.Id == user.Id).ExecuteDeleteAsync();
+        }
 
-        firstCopy.Replace(new UserRequest("john_first", "first@example.com"), Now.AddMinutes(1));
-        await first.SaveChangesAsync();
-        secondCopy.Replace(new UserRequest("john_second", "second@example.com"), Now.AddMinutes(2));
-
-        var exception = await Assert.ThrowsAsync<DbUpdateConcurrencyException>(() => second.SaveChangesAsync());
+        var exception = await Assert.ThrowsAsync<DbUpdateConcurrencyException>(() => db.SaveChangesAsync());
         Assert.Equal(DatabaseFailureKind.Concurrency, DatabaseErrors.Classify(exception).Kind);
+    }
+
+    [Fact]
+    public async Task AnUpdateOfOneMemberKeepsTheOthersAndReadsThemBack()
+    {
+        var user = User.Create(new UserRequest("john_doe", "john@example.com"), Now);
+        await AddAsync(user);
+
+        await using (var db = database.CreateContext())
+        {
+            var stub = User.Stub(user.Id);
+            db.Users.Attach(stub);
+            stub.Replace(new UserRequest("jane_doe", Email: null), Now.AddMinutes(1));
+            await db.SaveChangesAsync();
+
+            Assert.Equal(("jane_doe", "john@example.com", Now, Now.AddMinutes(1)), (stub.Username, stub.Email, stub.CreatedAt, stub.UpdatedAt));
+        }
+
+        await using var check = database.CreateContext();
+        var stored = await check.Users.AsNoTracking().SingleAsync(u => u.Id == user.Id);
+        Assert.Equal(("jane_doe", "JANE_DOE", "john@example.com", "JOHN@EXAMPLE.COM", Now), (stored.Username, stored.NormalizedUsername, stored.Email, stored.NormalizedEmail, stored.CreatedAt));
     }
 
     [Fact]

@@ -26,11 +26,10 @@ namespace UserFunctions.Bench.Tool;
 /// <item><c>/probe/ef-linq/{id}</c>: the same query, not compiled.</item>
 /// <item><c>/probe/ef-connection-raw/{id}</c>: Core's pooled context and EF's connection, but a plain command and reader.</item>
 /// <item><c>/probe/ef-list-compiled</c>: Core's list query (first page, 21 rows), compiled.</item>
-/// <item><c>PUT /probe/put-execute-update/{id}</c>: PUT without If-Match as a compiled read plus one guarded ExecuteUpdate.</item>
+/// <item><c>PUT /probe/put-execute-update/{id}</c>: PUT as a compiled read plus one guarded ExecuteUpdate (Core's PUT before it
+/// became one statement; Core's PUT with If-Match still reads first).</item>
 /// <item><c>PUT /probe/put-update-only/{id}</c>: the write alone, one unguarded ExecuteUpdate and no read: the floor of a
 /// one-statement PUT through EF (its response lacks the stored CreatedAt, which EF cannot read back from an ExecuteUpdate).</item>
-/// <item><c>PUT /probe/put-tracked-stub/{id}</c>: one tracked UPDATE … RETURNING CreatedAt through SaveChanges, on a model
-/// changed for it (<see cref="StubUpdateContext"/>): what a one-statement PUT through EF's change tracker costs.</item>
 /// <item><c>POST /probe/post-ef-insert</c>: a create as one tracked SaveChanges on Core's pooled context, nothing else
 /// of Core's POST (no key, no verification): the floor of a create through EF.</item>
 /// <item><c>POST /probe/post-ado</c>: the same create as one raw INSERT … RETURNING.</item>
@@ -234,42 +233,6 @@ internal static class Probe
             return TypedResults.Ok(new UserResponse(userId, input.Username!, input.Email!, default, now));
         });
 
-        // PUT as one tracked UPDATE through SaveChanges: a stub of the user (its id only) attached, replaced, saved; the
-        // stored CreatedAt comes back in the UPDATE's RETURNING because this context's model declares it generated on
-        // update. Version is no concurrency token here (Core's PUT without If-Match does not know it either).
-        var stubFactory = new PooledDbContextFactory<StubUpdateContext>(new DbContextOptionsBuilder<StubUpdateContext>()
-            .UseSqlite(connectionString).AddInterceptors(new ProbeSqliteConnections()).Options);
-        app.MapPut("/probe/put-tracked-stub/{id}", async (string id, UserRequest body, HttpContext context, TimeProvider clock) =>
-        {
-            if (!int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var userId))
-            {
-                return Results.NotFound();
-            }
-
-            if (!UserValidation.TryValidate(body, out var input, out var errors))
-            {
-                return Results.ValidationProblem(errors);
-            }
-
-            await using var db = await stubFactory.CreateDbContextAsync(context.RequestAborted);
-            var entry = db.Entry(new User());
-            entry.Property(u => u.Id).CurrentValue = userId;
-            entry.State = EntityState.Unchanged;
-            entry.Entity.Replace(input, clock.GetUtcNow().UtcDateTime);
-            try
-            {
-                await db.SaveChangesAsync(context.RequestAborted);
-            }
-            catch (DbUpdateConcurrencyException)
-            {
-                return Results.NotFound();
-            }
-
-            var user = entry.Entity;
-            context.Response.Headers.ETag = $"\"{user.Version:N}\"";
-            return TypedResults.Ok(new UserResponse(userId, user.Username, user.Email, user.CreatedAt, user.UpdatedAt));
-        });
-
         // POST as Core's write without Core: a pooled context, a new tracked User, one SaveChanges (INSERT … RETURNING), no
         // Idempotency-Key, no verification after a lost reply: the floor of a create through EF.
         app.MapPost("/probe/post-ef-insert", async (UserRequest body, HttpContext context, UsersDbContext db, TimeProvider clock) =>
@@ -348,45 +311,6 @@ internal static class Probe
     {
         context.Response.Headers.ETag = $"\"{found.Version:N}\"";
         return TypedResults.Ok(new UserResponse(found.Id, found.Username, found.Email, found.CreatedAt, found.UpdatedAt));
-    }
-}
-
-/// <summary>Core's context with two changes to its model: CreatedAt generated on update (so an UPDATE returns it), Version no concurrency token.</summary>
-internal sealed class StubUpdateContext(DbContextOptions<StubUpdateContext> options) : UsersDbContext(options)
-{
-    protected override void OnModelCreating(ModelBuilder modelBuilder)
-    {
-        base.OnModelCreating(modelBuilder);
-        modelBuilder.Entity<User>(user =>
-        {
-            user.Property(u => u.CreatedAt).ValueGeneratedOnUpdate();
-            user.Property(u => u.Version).IsConcurrencyToken(false);
-        });
-    }
-}
-
-/// <summary>As Core's SQLite connections: plain ones (no EF SQL functions), busy_timeout and synchronous = NORMAL once per native connection.</summary>
-internal sealed class ProbeSqliteConnections : Microsoft.EntityFrameworkCore.Diagnostics.DbConnectionInterceptor
-{
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> Tuned = [];
-
-    public override Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<System.Data.Common.DbConnection> ConnectionCreating(
-        Microsoft.EntityFrameworkCore.Diagnostics.ConnectionCreatingEventData eventData,
-        Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<System.Data.Common.DbConnection> result) =>
-        Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<System.Data.Common.DbConnection>.SuppressWithResult(new SqliteConnection(eventData.ConnectionString));
-
-    public override Task ConnectionOpenedAsync(
-        System.Data.Common.DbConnection connection, Microsoft.EntityFrameworkCore.Diagnostics.ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
-    {
-        if (connection is SqliteConnection { Handle: { } handle } sqlite && !Tuned.TryGetValue(handle, out _))
-        {
-            using var command = sqlite.CreateCommand();
-            command.CommandText = "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL;";
-            command.ExecuteNonQuery();
-            Tuned.AddOrUpdate(handle, Tuned);
-        }
-
-        return Task.CompletedTask;
     }
 }
 

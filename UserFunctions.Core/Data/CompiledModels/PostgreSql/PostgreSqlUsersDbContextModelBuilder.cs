@@ -12,7 +12,7 @@ namespace UserFunctions.Core.Data.CompiledModels.PostgreSql
     public partial class PostgreSqlUsersDbContextModel
     {
         private PostgreSqlUsersDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("ef94dfdc-bb50-419a-a119-5a3e74ef081b"), entityTypeCount: 2)
+            : base(skipDetectChanges: false, modelId: new Guid("dcf8e92e-f9e7-496e-b69b-65b69051b6ea"), entityTypeCount: 2)
         {
         }
 

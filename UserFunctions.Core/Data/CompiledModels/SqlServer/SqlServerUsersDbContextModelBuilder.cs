@@ -11,7 +11,7 @@ namespace UserFunctions.Core.Data.CompiledModels.SqlServer
     public partial class SqlServerUsersDbContextModel
     {
         private SqlServerUsersDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("06955284-7c45-42b7-99c0-5b4080be1823"), entityTypeCount: 2)
+            : base(skipDetectChanges: false, modelId: new Guid("b10b2222-32a7-4641-a1e3-055690cf88c7"), entityTypeCount: 2)
         {
         }
 

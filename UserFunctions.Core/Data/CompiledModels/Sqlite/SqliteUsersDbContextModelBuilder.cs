@@ -11,7 +11,7 @@ namespace UserFunctions.Core.Data.CompiledModels.Sqlite
     public partial class SqliteUsersDbContextModel
     {
         private SqliteUsersDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("6d70c832-e251-4791-a0d3-2cd12e12b8b3"), entityTypeCount: 2)
+            : base(skipDetectChanges: false, modelId: new Guid("2f561cc3-6d43-425e-a0e5-834a40de34c4"), entityTypeCount: 2)
         {
         }
 

@@ -37,6 +37,7 @@ namespace UserFunctions.Core.Data.CompiledModels.Sqlite
                 typeof(DateTime),
                 propertyInfo: typeof(User).GetProperty("CreatedAt", BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly),
                 fieldInfo: typeof(User).GetField("<CreatedAt>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                valueGenerated: ValueGenerated.OnUpdate,
                 valueConverter: new UtcDateTimeConverter());
             createdAt.SetSentinelFromProviderValue(new DateTime(1, 1, 1, 0, 0, 0, 0, DateTimeKind.Utc));
 
@@ -45,6 +46,7 @@ namespace UserFunctions.Core.Data.CompiledModels.Sqlite
                 typeof(string),
                 propertyInfo: typeof(User).GetProperty("Email", BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly),
                 fieldInfo: typeof(User).GetField("<Email>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                valueGenerated: ValueGenerated.OnUpdate,
                 maxLength: 120);
 
             var normalizedEmail = runtimeEntityType.AddProperty(
@@ -74,6 +76,7 @@ namespace UserFunctions.Core.Data.CompiledModels.Sqlite
                 typeof(string),
                 propertyInfo: typeof(User).GetProperty("Username", BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly),
                 fieldInfo: typeof(User).GetField("<Username>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                valueGenerated: ValueGenerated.OnUpdate,
                 maxLength: 80);
 
             var version = runtimeEntityType.AddProperty(
@@ -81,7 +84,6 @@ namespace UserFunctions.Core.Data.CompiledModels.Sqlite
                 typeof(Guid),
                 propertyInfo: typeof(User).GetProperty("Version", BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly),
                 fieldInfo: typeof(User).GetField("<Version>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
-                concurrencyToken: true,
                 sentinel: new Guid("00000000-0000-0000-0000-000000000000"));
 
             var key = runtimeEntityType.AddKey(
