@@ -32,6 +32,13 @@ public sealed class DatabaseOptions : IValidatableObject
     /// <summary>The connection timeout a server connection string gets when it sets none (the drivers' own default is 15 s).</summary>
     public const int DefaultConnectTimeoutSeconds = 5;
 
+    /// <summary>
+    /// How many statements a PostgreSQL connection keeps prepared when its connection string sets no <c>Max Auto Prepare</c>
+    /// (Npgsql's own default is 0, none): more than the API sends (a few dozen distinct statements at most), so each is
+    /// prepared once per connection and reused.
+    /// </summary>
+    public const int DefaultPostgreSqlMaxAutoPrepare = 32;
+
     private const string AboveZero = "Setting 'Database:{0}' must be a whole number above 0.";
     private const string ZeroOrMore = "Setting 'Database:{0}' must be a whole number of 0 or more.";
 
@@ -183,6 +190,21 @@ public sealed class DatabaseOptions : IValidatableObject
         if (!SetsAnyOf(ConnectionString, "Timeout"))
         {
             builder.Timeout = DefaultConnectTimeoutSeconds;
+        }
+
+        // Npgsql's defaults make every request on a pooled connection pay for a session reset (DISCARD ALL, sent with its
+        // first command) and for PostgreSQL parsing and planning the same statement again. The API sets no session state
+        // and sends a few statements over and over, so it skips the reset and has Npgsql prepare each statement once per
+        // connection: GET by id measured 41% less CPU in the app and 68% less in PostgreSQL (docs/performance.md). A
+        // connection string that sets either keeps its value (Max Auto Prepare=0 behind a pooler without prepared statements).
+        if (!SetsAnyOf(ConnectionString, "No Reset On Close", "NoResetOnClose"))
+        {
+            builder.NoResetOnClose = true;
+        }
+
+        if (!SetsAnyOf(ConnectionString, "Max Auto Prepare", "MaxAutoPrepare"))
+        {
+            builder.MaxAutoPrepare = DefaultPostgreSqlMaxAutoPrepare;
         }
 
         ConnectionString = builder.ConnectionString;

@@ -152,6 +152,26 @@ public class DatabaseOptionsTests
         Assert.Equal(expectedSeconds, driverTimeout);
     }
 
+    [Theory]
+    [InlineData("", true, DatabaseOptions.DefaultPostgreSqlMaxAutoPrepare)]
+    [InlineData(";No Reset On Close=false;Max Auto Prepare=0", false, 0)]
+    [InlineData(";NoResetOnClose=false;MaxAutoPrepare=5", false, 5)]
+    [InlineData(";Max Auto Prepare=0", true, 0)]
+    public void PostgreSqlConnectionsSkipTheSessionResetAndPrepareTheirStatementsUnlessTheConnectionStringSaysOtherwise(
+        string given, bool noResetOnClose, int maxAutoPrepare)
+    {
+        using var services = new ServiceCollection().AddUsersData(Configuration(new()
+        {
+            ["Database:Provider"] = "PostgreSql",
+            ["ConnectionStrings:Users"] = "Host=localhost;Database=users;Username=app;Password=secret" + given,
+        })).BuildServiceProvider();
+
+        // What the driver gets: the data source the context opens its connections from.
+        var driver = new Npgsql.NpgsqlConnectionStringBuilder(services.GetRequiredService<Npgsql.NpgsqlDataSource>().ConnectionString);
+        Assert.Equal(noResetOnClose, driver.NoResetOnClose);
+        Assert.Equal(maxAutoPrepare, driver.MaxAutoPrepare);
+    }
+
     [Fact]
     public async Task TheRetryBudgetIsTenSecondsUnlessSet()
     {

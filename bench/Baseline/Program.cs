@@ -7,14 +7,14 @@ using Npgsql;
 
 // The baseline the benchmark compares the API with: the same routes and JSON shapes, served by a minimal Kestrel app
 // over raw ADO.NET: Microsoft.Data.Sqlite, or Npgsql when Database__Provider=PostgreSql (an NpgsqlDataSource, as the
-// API uses, on the same connection string). One pooled connection and one command per request; no EF Core, no
+// API uses, on the same connection string with the same settings added). One pooled connection and one command per request; no EF Core, no
 // validation, no problem bodies beyond a bare status code. It is a yardstick, not a second implementation of the API. Its
 // SQLite connections get the same settings as the API's (busy_timeout, synchronous = NORMAL), so writes compare like with like.
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, BaselineJsonContext.Default));
 var connectionString = builder.Configuration.GetConnectionString("Users") ?? "Data Source=users.db";
 var postgres = string.Equals(builder.Configuration["Database:Provider"], "PostgreSql", StringComparison.OrdinalIgnoreCase);
-await using var dataSource = postgres ? NpgsqlDataSource.Create(connectionString) : null;
+await using var dataSource = postgres ? NpgsqlDataSource.Create(WithCoreConnectionSettings(connectionString)) : null;
 
 var app = builder.Build();
 var api = app.MapGroup("/api");
@@ -217,6 +217,25 @@ static UserDto ReadUser(DbDataReader reader) => new(
 
 static DateTime ParseUtc(string text) =>
     DateTime.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
+
+// The connection settings Core adds to a PostgreSQL connection string that sets none of them (DatabaseOptions): no session
+// reset on every return to the pool, each statement prepared once per connection. The same work per request as the API's.
+static string WithCoreConnectionSettings(string connectionString)
+{
+    var given = new DbConnectionStringBuilder { ConnectionString = connectionString };
+    var settings = new NpgsqlConnectionStringBuilder(connectionString);
+    if (!given.ContainsKey("No Reset On Close"))
+    {
+        settings.NoResetOnClose = true;
+    }
+
+    if (!given.ContainsKey("Max Auto Prepare"))
+    {
+        settings.MaxAutoPrepare = 32;
+    }
+
+    return settings.ConnectionString;
+}
 
 // EF Core stores a Guid on SQLite as upper-case text; the baseline keeps the same format so both databases look alike.
 static string VersionText(Guid version) => version.ToString("D").ToUpperInvariant();

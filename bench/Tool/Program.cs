@@ -10,6 +10,7 @@ return args switch
     ["report", var folder] => await RunCommand.ReportAgainAsync(folder),
     ["coldstart", .. var rest] => await ColdStart.RunAsync(rest),
     ["probe", .. var rest] => await Probe.RunAsync(rest),
+    ["probe-postgresql", .. var rest] => await ProbePostgreSql.RunAsync(rest),
     ["pages", var flavour, var count, var pageSize] => Pages.Write(flavour, int.Parse(count, CultureInfo.InvariantCulture), int.Parse(pageSize, CultureInfo.InvariantCulture)),
     _ => Usage(),
 };
@@ -30,6 +31,8 @@ static int Usage()
               prints one request path per page of the seeded users (the API's signed cursors, or the baseline's after=)
           probe <port> <database file>
               serves GET by id several ways (Core, raw ADO.NET, EF compiled/LINQ) to split the API's cost (bench/probe.sh)
+          probe-postgresql <port> <pid file>
+              the same on a private PostgreSQL cluster it starts and seeds (the postmaster's pid goes to <pid file>)
           coldstart <runs> <url> <working directory> <command> [arguments...]
               starts the command <runs> times; for each, the milliseconds from process start to the first 200 from <url>
         """);

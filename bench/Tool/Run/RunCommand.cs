@@ -4,8 +4,6 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
-using Npgsql;
-using UserFunctions.Tests.Data;
 using static System.FormattableString;
 
 namespace UserFunctions.Bench.Tool.Run;
@@ -35,7 +33,7 @@ internal sealed partial class RunCommand : IDisposable
         Timeout = TimeSpan.FromSeconds(60),
     };
 
-    private PostgresServer? _postgres;
+    private (string Api, string Baseline)? _postgresDatabases;
     private int? _postmaster;
 
     private RunCommand(RunOptions options)
@@ -215,55 +213,14 @@ internal sealed partial class RunCommand : IDisposable
         }
     }
 
-    /// <summary>
-    /// The tests' private PostgreSQL cluster (loopback only, password authentication: a connection string without a password
-    /// would make the API sign in with an Entra token), seeded once and copied, so each server gets an identical database.
-    /// </summary>
+    /// <summary>The benchmark's PostgreSQL cluster, seeded once and copied, so each server gets an identical database.</summary>
     private async Task StartPostgresAsync()
     {
         Step("start a private PostgreSQL cluster (the tests' PostgresServer) and seed it");
-        _postgres = await PostgresServer.GetAsync();
-
-        // The tests turn durability off; here PostgreSQL keeps its defaults except synchronous_commit = off (which the
-        // tests' cluster sets too), so that writes measure CPU rather than this VM's shared disk. Both settings take a reload.
-        await AdminAsync("ALTER SYSTEM SET fsync = on");
-        await AdminAsync("ALTER SYSTEM SET full_page_writes = on");
-        await AdminAsync("SELECT pg_reload_conf()");
-        for (var attempt = 0; await AdminAsync("SHOW fsync") != "on"; attempt++)
-        {
-            if (attempt == 50)
-            {
-                throw new BenchException("PostgreSQL did not take fsync = on after a reload");
-            }
-
-            await Task.Delay(100);
-        }
-
-        var dataDirectory = await AdminAsync("SHOW data_directory");
-        _postmaster = int.Parse(File.ReadLines(Path.Combine(dataDirectory, "postmaster.pid")).First(), CultureInfo.InvariantCulture);
-        Console.Error.WriteLine(Invariant(
-            $"PostgreSQL {await AdminAsync("SHOW server_version")} on 127.0.0.1:{new NpgsqlConnectionStringBuilder(_postgres.AdminConnectionString).Port}"));
-
-        await AdminAsync("CREATE DATABASE users_seed");
-        if (Seeder.RunPostgreSql(PostgresConnection("users_seed"), Users, Console.Error) != 0)
-        {
-            throw new BenchException("seeding PostgreSQL failed");
-        }
-
-        await AdminAsync("CREATE DATABASE users_api TEMPLATE users_seed");
-        await AdminAsync("CREATE DATABASE users_baseline TEMPLATE users_seed");
+        var postgres = await BenchPostgres.StartAsync(Users, Console.Error);
+        _postmaster = postgres.Postmaster;
+        _postgresDatabases = (await postgres.CopyOfSeedAsync("users_api"), await postgres.CopyOfSeedAsync("users_baseline"));
     }
-
-    private async Task<string> AdminAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(_postgres!.AdminConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        return (await command.ExecuteScalarAsync())?.ToString() ?? "";
-    }
-
-    private string PostgresConnection(string database) =>
-        new NpgsqlConnectionStringBuilder(_postgres!.AdminConnectionString) { Database = database }.ConnectionString;
 
     private async Task RunSuiteAsync(string suite)
     {
@@ -280,8 +237,8 @@ internal sealed partial class RunCommand : IDisposable
                 new Database.Sqlite(Copy("sqlite-b.db")), "pages-api.txt", "pages-baseline.txt"),
             "functions" => (ServerKind.Functions, new Database.Sqlite(Copy("functions-a.db")), ServerKind.DevServer,
                 new Database.Sqlite(Copy("functions-b.db")), "pages-api.txt", "pages-api.txt"),
-            _ => (ServerKind.DevServer, new Database.Postgres(PostgresConnection("users_api")), ServerKind.Baseline,
-                new Database.Postgres(PostgresConnection("users_baseline")), "pages-api.txt", "pages-baseline.txt"),
+            _ => (ServerKind.DevServer, new Database.Postgres(_postgresDatabases!.Value.Api), ServerKind.Baseline,
+                new Database.Postgres(_postgresDatabases!.Value.Baseline), "pages-api.txt", "pages-baseline.txt"),
         };
         var (kindA, databaseA, kindB, databaseB, pagesA, pagesB) = setup;
 
