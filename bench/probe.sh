@@ -73,6 +73,7 @@ if [[ $database == postgresql ]]; then variants=(
   "ado-get get /probe/ado/"
   "ef-as-core-get get /probe/ef-as-core/"
   "ef-no-retry-get get /probe/ef-no-retry/"
+  "ef-in-strategy-get get /probe/ef-in-strategy/"
   "ef-no-logging-get get /probe/ef-no-logging/"
   "ef-connection-string-get get /probe/ef-connection-string/"
   "ef-reset-get get /probe/ef-reset/"

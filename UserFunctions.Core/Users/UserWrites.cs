@@ -72,7 +72,7 @@ internal static partial class UserWrites
         }
         else
         {
-            var current = await services.Queries.FindById(db, userId, cancellationToken);
+            var current = await services.Queries.FindByIdAsync(db, userId, cancellationToken);
             if (current is null)
             {
                 return ApiProblems.UserNotFound();

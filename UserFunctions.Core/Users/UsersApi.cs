@@ -67,7 +67,7 @@ public sealed class UsersApi
     public static async Task<Results<Ok<UserResponse>, StatusCodeHttpResult, ProblemHttpResult>> GetUser(string id, HttpRequest request, UserServices services)
     {
         if (!TryParseId(id, out var userId)
-            || await services.Queries.FindById(services.Db, userId, request.HttpContext.RequestAborted) is not { } found)
+            || await services.Queries.FindByIdAsync(services.Db, userId, request.HttpContext.RequestAborted) is not { } found)
         {
             return ApiProblems.UserNotFound();
         }

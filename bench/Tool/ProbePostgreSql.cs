@@ -105,6 +105,8 @@ internal static class ProbePostgreSql
         [
             new("as-core", coreSource),
             new("no-retry", coreSource, Retrying: false),
+            // The retrying strategy kept, the read run inside its ExecuteAsync: retried whole, so EF need not buffer the row.
+            new("in-strategy", coreSource, InStrategy: true),
             new("no-logging", coreSource, LoggerFactory: false),
             new("connection-string", null),
             // Npgsql's own defaults, which Core overrides unless the connection string sets them: a session reset on every
@@ -121,7 +123,12 @@ internal static class ProbePostgreSql
             app.MapGet($"/probe/ef-{variant.Name}/{{id}}", async (string id, HttpContext context) =>
             {
                 await using var db = await factory.CreateDbContextAsync(context.RequestAborted);
-                return await EfAsync(findById, db, id, context);
+                return variant.InStrategy
+                    ? await db.Database.CreateExecutionStrategy().ExecuteAsync(
+                        (FindById: findById, Db: db, Id: id, Context: context),
+                        static (state, _) => EfAsync(state.FindById, state.Db, state.Id, state.Context),
+                        context.RequestAborted)
+                    : await EfAsync(findById, db, id, context);
             });
             if (variant.Source is { } source && source != coreSource)
             {
@@ -142,7 +149,7 @@ internal static class ProbePostgreSql
     }
 
     /// <summary>A context configured as Core's PostgreSQL context (its data source, compiled model, a retrying execution strategy) but for what the variant changes.</summary>
-    private sealed record Variant(string Name, NpgsqlDataSource? Source, bool Retrying = true, bool LoggerFactory = true)
+    private sealed record Variant(string Name, NpgsqlDataSource? Source, bool Retrying = true, bool LoggerFactory = true, bool InStrategy = false)
     {
         public PooledDbContextFactory<PostgreSqlUsersDbContext> Factory(string connectionString, ILoggerFactory loggerFactory)
         {
