@@ -20,7 +20,7 @@ internal sealed partial record RunOptions(
     bool ApiReadyToRun)
 {
     public const string Usage = """
-        bash bench/run.sh [--suites sqlite,functions,postgresql] [--duration 12] [--rounds 3] [--warmup 3] [--connections 32]
+        bash bench/run.sh [--suites sqlite,functions,postgresql] [--duration 12] [--rounds 3] [--warmup 10] [--connections 32]
                           [--threads 2] [--coldstart-runs 7] [--scenarios get,list,post,put,patch,post-keyed] [--env NAME=VALUE]...
                           [--baseline-env NAME=VALUE]... [--label NAME] [--no-build] [--api-r2r]
         (the same as: dotnet run -c Release --project bench/Tool -- run [arguments])
@@ -56,7 +56,7 @@ internal sealed partial record RunOptions(
     public static RunOptions Parse(IReadOnlyList<string> args)
     {
         string suites = "sqlite,functions,postgresql", scenarios = "get,list,post,put,patch,post-keyed", label = "";
-        string duration = "12", rounds = "3", warmup = "3", connections = "32", threads = "2", coldStartRuns = "7";
+        string duration = "12", rounds = "3", warmup = "10", connections = "32", threads = "2", coldStartRuns = "7";
         bool build = true, apiReadyToRun = false;
         List<string> apiEnv = [], baselineEnv = [];
 
