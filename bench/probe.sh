@@ -100,6 +100,7 @@ else variants=(
   "core-post post /api/users"
   "ef-insert-post post /probe/post-ef-insert"
   "ado-post post /probe/post-ado"
+  "ado-put put /probe/put-ado/"
 )
 fi
 if [[ -n $only ]]; then

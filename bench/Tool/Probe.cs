@@ -33,6 +33,7 @@ namespace UserFunctions.Bench.Tool;
 /// <item><c>POST /probe/post-ef-insert</c>: a create as one tracked SaveChanges on Core's pooled context, nothing else
 /// of Core's POST (no key, no verification): the floor of a create through EF.</item>
 /// <item><c>POST /probe/post-ado</c>: the same create as one raw INSERT … RETURNING.</item>
+/// <item><c>PUT /probe/put-ado/{id}</c>: a PUT as one raw UPDATE … RETURNING, as bench/Baseline's.</item>
 /// </list>
 /// </summary>
 internal static class Probe
@@ -276,6 +277,47 @@ internal static class Probe
             var id = Convert.ToInt32(await command.ExecuteScalarAsync(context.RequestAborted), CultureInfo.InvariantCulture);
             context.Response.Headers.ETag = $"\"{version:N}\"";
             return TypedResults.Created($"/api/users/{id}", new UserResponse(id, input.Username!, input.Email!, now, now));
+        });
+
+        // PUT over raw Microsoft.Data.Sqlite, in the same process: one UPDATE … RETURNING "CreatedAt", bench/Baseline's PUT.
+        app.MapPut("/probe/put-ado/{id}", async (string id, UserRequest body, HttpContext context, TimeProvider clock) =>
+        {
+            if (!int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var userId))
+            {
+                return Results.NotFound();
+            }
+
+            if (!UserValidation.TryValidate(body, out var input, out var errors))
+            {
+                return Results.ValidationProblem(errors);
+            }
+
+            var now = clock.GetUtcNow().UtcDateTime;
+            var version = Guid.NewGuid();
+            await using var connection = new SqliteConnection(connectionString);
+            await connection.OpenAsync(context.RequestAborted);
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                UPDATE "Users" SET "Username" = $username, "Email" = $email, "NormalizedUsername" = $normalizedUsername,
+                    "NormalizedEmail" = $normalizedEmail, "UpdatedAt" = $now, "Version" = $version
+                WHERE "Id" = $id
+                RETURNING "CreatedAt"
+                """;
+            command.Parameters.AddWithValue("$username", input.Username);
+            command.Parameters.AddWithValue("$email", input.Email);
+            command.Parameters.AddWithValue("$normalizedUsername", User.Normalize(input.Username!));
+            command.Parameters.AddWithValue("$normalizedEmail", User.Normalize(input.Email!));
+            command.Parameters.AddWithValue("$now", now);
+            command.Parameters.AddWithValue("$version", version.ToString().ToUpperInvariant());
+            command.Parameters.AddWithValue("$id", userId);
+            if (await command.ExecuteScalarAsync(context.RequestAborted) is not string createdAt)
+            {
+                return Results.NotFound();
+            }
+
+            context.Response.Headers.ETag = $"\"{version:N}\"";
+            return TypedResults.Ok(new UserResponse(
+                userId, input.Username!, input.Email!, DateTime.Parse(createdAt, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal), now));
         });
 
         await app.RunAsync();
