@@ -21,7 +21,10 @@ if (ApiAuthorizationMiddleware.IsNeeded(builder.Configuration))
 // OpenTelemetry only when an exporter is configured (UserFunctions.Core/Telemetry); the worker's invocation spans join the
 // host's trace.
 builder.Services.AddApiTelemetry(builder.Configuration, telemetry => telemetry.UseFunctionsWorkerDefaults(), serverSpans: false);
-builder.UseWhen<UntracedHealthMiddleware>(UntracedHealthMiddleware.IsHealthCheck);
+if (UntracedHealthMiddleware.IsNeeded(builder.Configuration))
+{
+    builder.UseWhen<UntracedHealthMiddleware>(UntracedHealthMiddleware.IsHealthCheck);
+}
 
 // The worker sends every log to the host as a gRPC message, and the per-request information logs (routing, each SQL
 // command, the API's "Created user 7") would cost more than the request; the host records each invocation itself.

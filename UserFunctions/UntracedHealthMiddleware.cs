@@ -8,23 +8,24 @@ using UserFunctions.Core.Telemetry;
 namespace UserFunctions;
 
 /// <summary>
-/// Drops the worker's invocation span of the health function unless <c>Telemetry:TraceHealth</c> is true (see
-/// <see cref="HealthTracing"/>). The worker starts that span before any middleware runs, so it is current here; the
-/// worker's ASP.NET Core span of the probe is dropped by the instrumentation's filter, as on the dev server.
+/// Drops the worker's invocation span of the health function (see <see cref="HealthTracing"/>). The worker starts that
+/// span before any middleware runs, so it is current here; the worker records no ASP.NET Core span (the host's request
+/// span and this one cover the request).
 /// </summary>
-internal sealed class UntracedHealthMiddleware(IConfiguration configuration) : IFunctionsWorkerMiddleware
+internal sealed class UntracedHealthMiddleware : IFunctionsWorkerMiddleware
 {
     /// <summary>The worker's <c>ActivitySource</c>, which <c>UseFunctionsWorkerDefaults</c> subscribes to.</summary>
     private const string WorkerSourceName = "Microsoft.Azure.Functions.Worker";
 
-    private readonly bool _traceHealth = HealthTracing.Enabled(configuration);
+    /// <summary>Registered only when <c>Telemetry:TraceHealth</c> is not true.</summary>
+    public static bool IsNeeded(IConfiguration configuration) => !HealthTracing.Enabled(configuration);
 
     /// <summary>The middleware's condition (<c>UseWhen</c>): every other function skips it.</summary>
     public static bool IsHealthCheck(FunctionContext context) => context.FunctionDefinition.Name == HealthApi.OperationName;
 
     public Task Invoke(FunctionContext context, FunctionExecutionDelegate next)
     {
-        if (!_traceHealth && Activity.Current is { Source.Name: WorkerSourceName } invocation)
+        if (Activity.Current is { Source.Name: WorkerSourceName } invocation)
         {
             HealthTracing.Untrace(invocation);
         }
